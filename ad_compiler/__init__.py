@@ -1,0 +1,12 @@
+"""A source-transformation automatic-differentiation compiler for Python.
+
+>>> from ad_compiler import gradient
+>>> gradient(lambda x: 3*x**2 + 2*x + 1, 2)
+(14.0,)
+"""
+import runtime  # noqa: F401  (registers the rule tables)
+
+from .api import (WithGradient, adjoint_source, grad, gradient, pullback,  # noqa: F401
+                  withgradient)
+from .compiler import Options, clear_cache  # noqa: F401
+from .errors import ADError, NoAdjointError, NonScalarOutputError, UnsupportedSyntaxError  # noqa

@@ -1,0 +1,138 @@
+"""Stage 4: activity analysis.
+
+A variable is *active* when it depends on a differentiated input (varied)
+and the output depends on it (useful).  Only active variables get
+adjoints; everything else is plain primal code.
+"""
+import gast
+
+from . import calls as C
+from . import nodes as N
+
+# Attributes of arrays that never carry a gradient.
+NONDIFF_ATTRS = frozenset(["shape", "ndim", "size", "dtype", "strides", "itemsize",
+                           "nbytes", "__class__", "__name__"])
+
+
+class Effects:
+    """Names one ANF statement writes, and names a gradient can flow from."""
+
+    __slots__ = ("writes", "reads")
+
+    def __init__(self, writes=(), reads=()):
+        self.writes = [w for w in writes]
+        self.reads = [r for r in reads]
+
+
+def _names(atoms):
+    return [a.id for a in atoms if isinstance(a, gast.Name)]
+
+
+def value_reads(value, classify):
+    """Names in an ANF right-hand side that a gradient can flow back into."""
+    if isinstance(value, gast.Name):
+        return [value.id]
+    if isinstance(value, gast.BinOp):
+        return _names([value.left, value.right])
+    if isinstance(value, gast.UnaryOp):
+        return [] if isinstance(value.op, (gast.Not, gast.Invert)) else _names([value.operand])
+    if isinstance(value, gast.Attribute):
+        if value.attr in NONDIFF_ATTRS:
+            return []
+        return _names([value.value])
+    if isinstance(value, gast.Subscript):
+        return _names([value.value])
+    if isinstance(value, (gast.Tuple, gast.List, gast.Set)):
+        return _names([e.value if isinstance(e, gast.Starred) else e for e in value.elts])
+    if isinstance(value, gast.Dict):
+        return _names(value.values)
+    if isinstance(value, gast.Call):
+        return call_reads(value, classify)
+    return []
+
+
+def call_reads(node, classify):
+    c = classify(node)
+    if c.kind == "rule":
+        return _names(C.diff_atoms(c.rule, c))
+    if c.kind == "special":
+        return _names(c.args + ([c.receiver] if c.receiver is not None else []))
+    plain = [a.value if isinstance(a, gast.Starred) else a for a in c.args]
+    atoms = plain + list(c.keywords.values())
+    if c.receiver is not None:
+        atoms.append(c.receiver)
+    elif isinstance(node.func, gast.Name):
+        atoms.append(node.func)
+    return _names(atoms)
+
+
+def effects(stmt, classify):
+    if isinstance(stmt, gast.Assign):
+        target = stmt.targets[0]
+        reads = value_reads(stmt.value, classify)
+        if isinstance(target, gast.Name):
+            return Effects([target.id], reads)
+        base = target.value
+        if isinstance(base, gast.Name):             # x[i] = v, x.a = v: x now holds v
+            return Effects([base.id], reads + [base.id])
+        return Effects([], reads)
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        c = classify(stmt.value)
+        if c.kind == "special" and c.receiver is not None:
+            return Effects([c.receiver.id], _names(c.args) + [c.receiver.id])
+        return Effects([], [])
+    if isinstance(stmt, gast.FunctionDef):
+        return Effects([stmt.name], sorted(free_names(stmt)))
+    return Effects()
+
+
+def free_names(fdef):
+    """Names a nested function reads from its enclosing scope."""
+    from .anf import local_names
+    own = local_names(fdef)
+    loaded = set()
+    for node in fdef.body:
+        loaded |= N.loaded_names(node)
+    for d in fdef.args.defaults + [d for d in fdef.args.kw_defaults if d is not None]:
+        loaded |= N.loaded_names(d)
+    return loaded - own
+
+
+def flatten(stmts):
+    """Every simple statement under ``stmts`` (bodies of if/for/while too)."""
+    for s in stmts:
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from flatten(s.body)
+            yield from flatten(s.orelse)
+        else:
+            yield s
+
+
+def analyse(fn, active_inputs, classify):
+    """Return the set of active variable names of an ANF function."""
+    stmts = list(flatten(fn.body))
+    table = [effects(s, classify) for s in stmts]
+    varied = set(active_inputs)
+    changed = True
+    while changed:
+        changed = False
+        for e in table:
+            if any(r in varied for r in e.reads):
+                for w in e.writes:
+                    if w not in varied:
+                        varied.add(w)
+                        changed = True
+    useful = set()
+    for s in stmts:
+        if isinstance(s, gast.Return) and isinstance(s.value, gast.Name):
+            useful.add(s.value.id)
+    changed = True
+    while changed:
+        changed = False
+        for e in table:
+            if any(w in useful for w in e.writes):
+                for r in e.reads:
+                    if r not in useful:
+                        useful.add(r)
+                        changed = True
+    return varied & useful

@@ -1,0 +1,132 @@
+"""Stage 7: unparse and compile generated code.
+
+Unparsing uses the standard library's ``ast.unparse`` (Python >= 3.9),
+which renders NumPy subscripts such as ``x[:, 1]`` correctly; on Python
+3.8, where it does not exist, ``astunparse`` is used instead (its output
+is valid there, since subscripts of slices are still ``ExtSlice`` nodes).
+``astunparse`` gives invalid code for ``x[:, 1]`` on Python >= 3.9, so it
+is never used there.
+
+Generated functions share the user's module globals (so globals stay
+live) and receive everything else they need through a factory closure.
+Each source line of the user's code is shown as a comment above the
+generated code that came from it, and the text is registered with
+``linecache`` so tracebacks and ``pdb`` show it.
+"""
+import ast
+import hashlib
+import linecache
+import os
+import sys
+
+import gast
+
+from .source import register_source
+
+INDENT = "    "
+
+
+def unparse(node):
+    """Source text for one gast or ast node."""
+    tree = gast.gast_to_ast(node) if isinstance(node, gast.AST) else node
+    ast.fix_missing_locations(tree)
+    if sys.version_info >= (3, 9):
+        return ast.unparse(tree)
+    import astunparse                           # pragma: no cover - Python 3.8
+    return astunparse.unparse(tree).strip()
+
+
+class Printer:
+    """Prints statements, with ``# file:line: source`` above each user line."""
+
+    def __init__(self, filename):
+        self.filename = filename
+        self.lines = []
+        self.last = None
+
+    def comment(self, node, depth):
+        lineno = getattr(node, "lineno", None)
+        if lineno is None or lineno == self.last or self.filename is None:
+            return
+        self.last = lineno
+        text = linecache.getline(self.filename, lineno).strip()
+        where = "%s:%d" % (os.path.basename(self.filename), lineno)
+        self.lines.append(INDENT * depth + "# %s: %s" % (where, text) if text else
+                          INDENT * depth + "# " + where)
+
+    def block(self, stmts, depth):
+        if not stmts:
+            self.lines.append(INDENT * depth + "pass")
+        for s in stmts:
+            self.stmt(s, depth)
+
+    def stmt(self, s, depth):
+        pad = INDENT * depth
+        if isinstance(s, gast.If):
+            self.comment(s, depth)
+            self.lines.append(pad + "if %s:" % unparse(s.test))
+            self.block(s.body, depth + 1)
+            while (len(s.orelse) == 1 and isinstance(s.orelse[0], gast.If)
+                   and getattr(s.orelse[0], "lineno", None) == getattr(s, "lineno", None)):
+                s = s.orelse[0]
+                self.lines.append(pad + "elif %s:" % unparse(s.test))
+                self.block(s.body, depth + 1)
+            if s.orelse:
+                self.lines.append(pad + "else:")
+                self.block(s.orelse, depth + 1)
+        elif isinstance(s, gast.For):
+            self.comment(s, depth)
+            self.lines.append(pad + "for %s in %s:" % (unparse(s.target), unparse(s.iter)))
+            self.block(s.body, depth + 1)
+        elif isinstance(s, gast.While):
+            self.comment(s, depth)
+            self.lines.append(pad + "while %s:" % unparse(s.test))
+            self.block(s.body, depth + 1)
+        elif isinstance(s, gast.FunctionDef) and getattr(s, "generated", False):
+            self.lines.append(pad + "def %s(%s):" % (s.name, unparse(s.args)))
+            self.last = None
+            self.block(s.body, depth + 1)
+        else:
+            self.comment(s, depth)
+            for line in unparse(s).splitlines():
+                self.lines.append(pad + line)
+
+
+def function_def(name, params, body, lineno=None):
+    """A generated FunctionDef (printed with per-line comments)."""
+    args = gast.arguments(args=[gast.Name(id=p, ctx=gast.Param(), annotation=None,
+                                          type_comment=None) for p in params],
+                          posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                          kwarg=None, defaults=[])
+    fdef = gast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None,
+                            type_comment=None, type_params=[])
+    fdef.generated = True
+    if lineno is not None:
+        fdef.lineno = lineno
+    return fdef
+
+
+def render(functions, externs, header, filename):
+    """The full module text: a factory taking the externs, returning the functions."""
+    printer = Printer(filename)
+    names = sorted(externs)
+    printer.lines.append("# " + header)
+    printer.lines.append("def _factory(%s):" % ", ".join(names))
+    for fdef in functions:
+        printer.last = None
+        printer.stmt(fdef, 1)
+    result = ", ".join(f.name for f in functions)
+    printer.lines.append(INDENT + "return " + result + ("," if len(functions) == 1 else ""))
+    return "\n".join(printer.lines) + "\n"
+
+
+def compile_module(text, externs, user_globals, label):
+    """Compile ``text`` and return its functions (a tuple) and its file name."""
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    filename = "<ad_compiler %s %s>" % (label, digest)
+    register_source(filename, text)
+    code = compile(text, filename, "exec")
+    namespace = {}
+    exec(code, user_globals, namespace)        # defines only _factory, in ``namespace``
+    names = sorted(externs)
+    return namespace["_factory"](*[externs[n] for n in names]), filename

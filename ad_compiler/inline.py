@@ -1,0 +1,138 @@
+"""Inline a rule's lambda into generated code as a plain expression.
+
+``defvjp(np.sin, lambda g, ans, x: g * np.cos(x))`` applied to
+``y = np.sin(x)`` becomes ``bx = by * np.cos(x)``: readable, and with no
+call overhead.  The rule's own global names (``np``, ``unbroadcast``...)
+are bound in the generated module through :class:`~naming.Externs`.
+"""
+import copy
+import types
+
+import gast
+
+from runtime import helpers
+
+from . import kinds as K
+from . import nodes as N
+from .source import get_source
+
+_PARSED = {}
+_PREFERRED = {"numpy": "np", "math": "math", "cupy": "cp"}
+
+
+class Parsed:
+    __slots__ = ("params", "defaults", "body", "globals", "fn")
+
+    def __init__(self, fn):
+        node = get_source(fn).node
+        if len(node.body) != 1 or not isinstance(node.body[0], gast.Return):
+            raise TypeError("rule %r is not a single expression" % fn)
+        code = fn.__code__
+        self.fn = fn
+        self.params = code.co_varnames[:code.co_argcount]
+        defaults = fn.__defaults__ or ()
+        self.defaults = dict(zip(self.params[len(self.params) - len(defaults):], defaults))
+        self.body = node.body[0].value
+        self.globals = fn.__globals__
+
+
+def parsed(fn):
+    key = fn.__code__
+    got = _PARSED.get(key)
+    if got is None:
+        got = _PARSED[key] = Parsed(fn)
+    # A rule re-bound to another namespace (CuPy) shares code but not globals.
+    if got.globals is not fn.__globals__:
+        clone = copy.copy(got)
+        clone.globals = fn.__globals__
+        clone.fn = fn
+        return clone
+    return got
+
+
+def inlinable(fn):
+    return isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>"
+
+
+def _preferred_name(obj, name):
+    if isinstance(obj, types.ModuleType):
+        return _PREFERRED.get(obj.__name__, name)
+    return getattr(obj, "__name__", name) if callable(obj) else name
+
+
+def _literal(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    return isinstance(value, tuple) and all(_literal(v) for v in value)
+
+
+def instantiate(fn, values, externs, scale=None, kind_of=None):
+    """The body of rule ``fn`` with parameters replaced by ``values``.
+
+    ``values`` maps parameter names to AST nodes.  ``scale``, if given, is
+    the node the local derivative is multiplied by (elementwise rules).
+    ``kind_of(name)`` gives kinds of names in ``values`` for simplifying
+    ``unbroadcast`` calls whose shapes provably match.
+    """
+    p = parsed(fn)
+    body = copy.deepcopy(p.body)
+    params = set(p.params)
+    subst = {}
+    for name in p.params:
+        if name in values:
+            subst[name] = values[name]
+        elif name in p.defaults:
+            v = p.defaults[name]
+            subst[name] = N.const(v) if _literal(v) else N.name(externs.ref(v, "_" + name))
+    renames = {}
+    for node in gast.walk(body):
+        if isinstance(node, gast.Name) and node.id not in params and node.id not in renames:
+            obj = p.globals[node.id] if node.id in p.globals else _builtin(node.id)
+            renames[node.id] = (externs.ref(obj, _preferred_name(obj, node.id)), obj)
+    body = _Substitute(subst, renames).visit(body)
+    if kind_of is not None:
+        body = simplify_unbroadcast(body, externs, kind_of)
+    if scale is not None:
+        body = gast.BinOp(left=copy.deepcopy(scale), op=gast.Mult(), right=body)
+    return body
+
+
+def _builtin(name):
+    import builtins
+    return getattr(builtins, name)
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, subst, renames):
+        self.subst = subst
+        self.renames = renames
+
+    def visit_Name(self, node):
+        if node.id in self.subst:
+            return copy.deepcopy(self.subst[node.id])
+        if node.id in self.renames:
+            return N.name(self.renames[node.id][0])
+        return node
+
+
+def simplify_unbroadcast(expr, externs, kind_of):
+    """Drop ``unbroadcast(e, x)`` where ``e`` provably has ``x``'s shape."""
+    ub = externs.by_id.get(id(helpers.unbroadcast))
+    if ub is None:
+        return expr
+
+    def env(name):
+        return kind_of(name)
+
+    class Simplify(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if (isinstance(node.func, gast.Name) and node.func.id == ub and len(node.args) == 2
+                    and isinstance(node.args[1], gast.Name)):
+                ke = K.expr_kind(node.args[0], env, externs)
+                kx = kind_of(node.args[1].id)
+                if K.same_shape(ke, kx):
+                    return node.args[0]
+            return node
+
+    return Simplify().visit(expr)

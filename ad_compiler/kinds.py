@@ -1,0 +1,313 @@
+"""Kind inference: what sort of value each variable holds.
+
+Generated code is specialised on the *kinds* of its inputs, so scalar code
+never pays for array machinery:
+
+* ``SCALAR``: a Python or NumPy number (``math`` rules, no unbroadcast);
+* ``array(ndim, token)``: an ndarray; equal non-None ``token`` values mean
+  provably equal shapes, which lets the optimiser drop ``unbroadcast``;
+* ``OTHER``: anything else that may carry gradients (tuples, objects...);
+* ``CONST``: values that never carry gradients (None, str, bool, ranges).
+
+The analysis is flow-insensitive: a variable's kind is the join over all
+its assignments, iterated to a fixpoint.
+"""
+import types
+from collections import namedtuple
+
+import gast
+import numpy as np
+
+from runtime import registry
+
+Kind = namedtuple("Kind", "tag ndim token")
+SCALAR = Kind("scalar", 0, None)
+OTHER = Kind("other", None, None)
+CONST = Kind("const", None, None)
+LIST = Kind("list", None, None)       # a list built in the function: append/pop
+TUPLE = Kind("tuple", None, None)
+DICT = Kind("dict", None, None)
+
+
+def array(ndim=None, token=None):
+    return Kind("array", ndim, token)
+
+
+def is_array(k):
+    return k is not None and k.tag == "array"
+
+
+def numeric(k):
+    return k is not None and k.tag in ("scalar", "array")
+
+
+def join(a, b):
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    if a.tag == b.tag == "array":
+        return array(a.ndim if a.ndim == b.ndim else None,
+                     a.token if a.token == b.token else None)
+    if {a.tag, b.tag} == {"scalar", "array"}:
+        return array(None)
+    return OTHER
+
+
+def kind_of(value):
+    """The kind of a runtime value (used for the specialisation key)."""
+    tp = type(value)
+    if tp is float or tp is int:
+        return SCALAR
+    if tp is np.ndarray:
+        return array(value.ndim)
+    if tp is bool or value is None or tp is str or tp is range:
+        return CONST
+    if isinstance(value, (np.floating, np.integer, np.complexfloating, float, int, complex)):
+        return CONST if isinstance(value, (bool, np.bool_)) else SCALAR
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type,
+                          types.ModuleType, np.ufunc)):
+        return CONST if getattr(value, "__closure__", None) is None else OTHER
+    if hasattr(value, "__cuda_array_interface__"):
+        return array(getattr(value, "ndim", None))
+    return OTHER
+
+
+def constant_kind(v):
+    if isinstance(v, bool) or v is None or isinstance(v, str) or v is Ellipsis:
+        return CONST
+    return SCALAR if isinstance(v, (int, float, complex)) else CONST
+
+
+def _broadcast(kinds):
+    kinds = [k for k in kinds if k is not None]
+    if any(k.tag == "other" for k in kinds):
+        return OTHER
+    arrays = [k for k in kinds if k.tag == "array"]
+    if not arrays:
+        return SCALAR if all(k.tag == "scalar" for k in kinds) else OTHER
+    ndims = [k.ndim for k in arrays]
+    tokens = {k.token for k in arrays}
+    ndim = max(ndims) if None not in ndims else None
+    return array(ndim, tokens.pop() if len(tokens) == 1 else None)
+
+
+def _matmul(a, b):
+    if not (is_array(a) and is_array(b)) or a.ndim is None or b.ndim is None:
+        return array(None) if numeric(a) and numeric(b) else OTHER
+    if a.ndim == 1 and b.ndim == 1:
+        return SCALAR
+    if a.ndim == 1 or b.ndim == 1:
+        return array(max(a.ndim, b.ndim) - 1)
+    return array(max(a.ndim, b.ndim))
+
+
+def rule_output(rule, args, keywords):
+    """Kind of a rule call's result from the kinds of its arguments."""
+    out = rule.out
+    if callable(out):
+        return out(args, keywords)
+    if out == registry.ELEMENTWISE:
+        kinds = [k for k in args if k is not None and k.tag != "const"]
+        k = _broadcast(kinds) if kinds else SCALAR
+        return array(None) if k.tag == "other" else k
+    if out == registry.SAME:
+        return args[0] if args else OTHER
+    if out == registry.SCALAR:
+        return SCALAR
+    if out == registry.ARRAY:
+        return array(None)
+    if out == registry.REDUCE:
+        axis = keywords.get("axis", args[1] if len(args) > 1 else None)
+        if axis is None or axis == CONST:   # no axis, or axis=None
+            return SCALAR
+        return array(None)
+    if out == "const":
+        return CONST
+    if any(is_array(k) for k in args):
+        return array(None)
+    return OTHER
+
+
+class KindInference:
+    """Flow-insensitive kinds for every variable of an ANF function."""
+
+    def __init__(self, resolver, input_kinds, classify_call):
+        self.resolver = resolver
+        self.env = dict(input_kinds)
+        self.classify_call = classify_call   # (call node, env) -> calls.Call
+
+    def run(self, fn):
+        for _ in range(20):
+            before = dict(self.env)
+            self.block(fn.body)
+            if self.env == before:
+                break
+        return self.env
+
+    def set(self, name, kind):
+        self.env[name] = join(self.env.get(name), kind)
+
+    def block(self, stmts):
+        for s in stmts:
+            if isinstance(s, gast.Assign):
+                t = s.targets[0]
+                if isinstance(t, gast.Name):
+                    self.set(t.id, self.expr(s.value))
+            elif isinstance(s, gast.For):
+                self.set(s.target.id, SCALAR)
+                self.block(s.body)
+            elif isinstance(s, (gast.If, gast.While)):
+                self.block(s.body)
+                self.block(s.orelse)
+            elif isinstance(s, gast.FunctionDef):
+                self.set(s.name, OTHER)
+
+    def atom(self, node):
+        if isinstance(node, gast.Constant):
+            return constant_kind(node.value)
+        if isinstance(node, gast.Name):
+            if node.id in self.env:
+                return self.env[node.id]
+            obj = self.resolver.lookup(node.id)
+            if isinstance(obj, (types.ModuleType, types.FunctionType, type,
+                                types.BuiltinFunctionType, np.ufunc)):
+                return CONST
+            return OTHER
+        return OTHER
+
+    def expr(self, e):
+        if isinstance(e, (gast.Name, gast.Constant)):
+            return self.atom(e)
+        if isinstance(e, gast.BinOp):
+            left, right = self.atom(e.left), self.atom(e.right)
+            if isinstance(e.op, gast.MatMult):
+                return _matmul(left, right)
+            return _broadcast([left, right])
+        if isinstance(e, gast.UnaryOp):
+            return CONST if isinstance(e.op, gast.Not) else self.atom(e.operand)
+        if isinstance(e, gast.Compare):
+            return CONST
+        if isinstance(e, gast.Call):
+            return self.call(e)
+        if isinstance(e, gast.Attribute):
+            return self.attribute(e)
+        if isinstance(e, gast.Subscript):
+            return self.subscript(e)
+        if isinstance(e, gast.List):
+            return LIST
+        if isinstance(e, gast.Tuple):
+            return TUPLE
+        if isinstance(e, gast.Dict):
+            return DICT
+        return OTHER
+
+    def call(self, e):
+        c = self.classify_call(e, self.env)
+        if c.kind != "rule":
+            return OTHER
+        rule = c.rule
+        if rule.nondiff and rule.out is None:
+            return CONST
+        args = [self.atom(a) for a in c.args]
+        keywords = {k: self.atom(v) for k, v in c.keywords.items() if k}
+        return rule_output(rule, args, keywords)
+
+    def resolver_module(self, func):
+        node = func
+        while isinstance(node, gast.Attribute):
+            node = node.value
+        return isinstance(node, gast.Name) and node.id not in self.env and \
+            self.resolver.is_module(node.id)
+
+    def attribute(self, e):
+        if self.resolver_module(e):
+            value = self.resolver.static(e)
+            return CONST if not isinstance(value, (float, int)) else SCALAR
+        base = self.atom(e.value)
+        if is_array(base) or base == SCALAR:
+            if e.attr in ("T", "real", "imag", "mT"):
+                return base if e.attr != "T" else array(base.ndim)
+            if e.attr in ("ndim", "size"):
+                return SCALAR
+            return CONST if e.attr in ("shape", "dtype", "strides") else OTHER
+        return OTHER
+
+    def subscript(self, e):
+        base = self.atom(e.value)
+        if not is_array(base):
+            return OTHER
+        elts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
+        ndim = base.ndim
+        for s in elts:
+            if isinstance(s, gast.Slice):
+                continue
+            k = self.atom(s)
+            if k == SCALAR:
+                ndim = None if ndim is None else ndim - 1
+            elif isinstance(s, gast.Constant) and s.value is None:
+                ndim = None if ndim is None else ndim + 1
+            elif isinstance(s, gast.Constant) and s.value is Ellipsis:
+                continue
+            else:
+                return array(None)
+        if ndim == 0:
+            return SCALAR
+        return array(ndim)
+
+
+def same_shape(a, b):
+    """True when kinds ``a`` and ``b`` provably have equal shapes."""
+    if a == SCALAR and b == SCALAR:
+        return True
+    return (is_array(a) and is_array(b) and a.token is not None and a.token == b.token
+            and a.ndim == b.ndim)
+
+
+def _extern_obj(node, externs):
+    path = []
+    while isinstance(node, gast.Attribute):
+        path.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name) or node.id not in externs.bound:
+        return None
+    obj = externs.bound[node.id]
+    for attr in reversed(path):
+        obj = getattr(obj, attr, None)
+    return obj
+
+
+def expr_kind(e, env, externs):
+    """Kind of a (possibly nested) generated expression.
+
+    ``env(name)`` gives kinds of variables; names bound as externs resolve
+    to their objects, so rule calls inside templates are understood.
+    """
+    if isinstance(e, gast.Constant):
+        return constant_kind(e.value)
+    if isinstance(e, gast.Name):
+        k = env(e.id)
+        return OTHER if k is None else k
+    if isinstance(e, gast.BinOp):
+        left, right = expr_kind(e.left, env, externs), expr_kind(e.right, env, externs)
+        return _matmul(left, right) if isinstance(e.op, gast.MatMult) else \
+            _broadcast([left, right])
+    if isinstance(e, gast.UnaryOp):
+        return CONST if isinstance(e.op, gast.Not) else expr_kind(e.operand, env, externs)
+    if isinstance(e, gast.Call):
+        args = [expr_kind(a, env, externs) for a in e.args]
+        keywords = {k.arg: expr_kind(k.value, env, externs) for k in e.keywords if k.arg}
+        obj = _extern_obj(e.func, externs)
+        if obj is None and isinstance(e.func, gast.Attribute):
+            base = expr_kind(e.func.value, env, externs)
+            if is_array(base) or base == SCALAR:
+                obj = getattr(np.ndarray, e.func.attr, None)
+                args = [base] + args
+        rule = registry.lookup(obj) if obj is not None else None
+        return rule_output(rule, args, keywords) if rule is not None else OTHER
+    if isinstance(e, gast.Attribute):
+        base = expr_kind(e.value, env, externs)
+        if is_array(base) and e.attr in ("T", "mT"):
+            return array(base.ndim)
+        return OTHER
+    return OTHER

@@ -1,0 +1,106 @@
+"""Small builders for gast nodes, so passes read as what they build."""
+import copy as _copy
+
+import gast
+
+
+def name(id_, store=False):
+    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(),
+                     annotation=None, type_comment=None)
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target, value, like=None):
+    if isinstance(target, str):
+        target = name(target, store=True)
+    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    return located_as(node, like)
+
+
+def call(func, args=(), keywords=()):
+    if isinstance(func, str):
+        func = dotted(func)
+    return gast.Call(func=func, args=[as_node(a) for a in args],
+                     keywords=[gast.keyword(arg=k, value=as_node(v)) for k, v in keywords])
+
+
+def dotted(path):
+    """``"np.linalg.inv"`` as a chain of Attribute nodes."""
+    parts = path.split(".")
+    node = name(parts[0])
+    for p in parts[1:]:
+        node = gast.Attribute(value=node, attr=p, ctx=gast.Load())
+    return node
+
+
+def attribute(value, attr, store=False):
+    return gast.Attribute(value=as_node(value), attr=attr,
+                          ctx=gast.Store() if store else gast.Load())
+
+
+def subscript(value, index, store=False):
+    return gast.Subscript(value=as_node(value), slice=as_node(index),
+                          ctx=gast.Store() if store else gast.Load())
+
+
+def tuple_(elts, store=False):
+    return gast.Tuple(elts=[as_node(e) for e in elts],
+                      ctx=gast.Store() if store else gast.Load())
+
+
+def binop(left, op, right):
+    return gast.BinOp(left=as_node(left), op=op, right=as_node(right))
+
+
+def expr_stmt(value, like=None):
+    return located_as(gast.Expr(value=value), like)
+
+
+def if_(test, body, orelse=(), like=None):
+    return located_as(gast.If(test=as_node(test), body=list(body) or [gast.Pass()],
+                              orelse=list(orelse)), like)
+
+
+def for_(target, iter_, body, like=None):
+    if isinstance(target, str):
+        target = name(target, store=True)
+    return located_as(gast.For(target=target, iter=as_node(iter_), body=list(body),
+                               orelse=[], type_comment=None), like)
+
+
+def as_node(v):
+    """Strings are names, other Python values are constants, nodes stay."""
+    if isinstance(v, gast.AST):
+        return v
+    if isinstance(v, str):
+        return name(v)
+    return const(v)
+
+
+def located_as(node, like):
+    """Give ``node`` the source line of ``like`` (for errors and comments)."""
+    if like is not None and getattr(like, "lineno", None) is not None:
+        node.lineno = like.lineno
+        node.col_offset = getattr(like, "col_offset", 0)
+    return node
+
+
+def is_atom(node):
+    return isinstance(node, (gast.Name, gast.Constant))
+
+
+def names_in(node):
+    """Every Name id read or written anywhere under ``node``."""
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+def loaded_names(node):
+    return {n.id for n in gast.walk(node)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def copy(node):
+    return _copy.deepcopy(node)

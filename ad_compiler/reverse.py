@@ -1,0 +1,774 @@
+"""Stage 5: reverse mode.
+
+Walks an ANF function once forwards, building the primal sweep, and then
+backwards, building the adjoint sweep.  Adjoints are tracked statically:
+
+* ``ZERO``: never materialised (no code at all);
+* ``SET``: holds a value of the variable's kind;
+* ``MAYBE``: may be ``None`` (zero) because it came out of a structure.
+
+so the first contribution to ``bx`` is a plain assignment and later ones
+add.  Arrays the generated code allocated itself (``owned``) are updated
+in place.  Values the adjoint needs that the primal overwrites are saved
+through :mod:`~ad_compiler.tape` markers.
+"""
+import copy
+import operator
+
+import gast
+
+from runtime import helpers as H
+from runtime import registry
+
+from . import calls as C
+from . import kinds as K
+from . import nodes as N
+from .errors import NoAdjointError, UnsupportedSyntaxError, located
+from .inline import inlinable, instantiate
+from .tape import Save
+
+ZERO, SET, MAYBE = "zero", "set", "maybe"
+
+BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
+          gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+
+
+class Adj:
+    __slots__ = ("state", "owned")
+
+    def __init__(self, state=ZERO, owned=False):
+        self.state = state
+        self.owned = owned
+
+    def __eq__(self, other):
+        return self.state == other.state and self.owned == other.owned
+
+    def __repr__(self):
+        return "Adj(%s%s)" % (self.state, ", owned" if self.owned else "")
+
+
+class Step:
+    """One primal statement: its forward code and a maker of its adjoint."""
+
+    __slots__ = ("fwd", "rev")
+
+    def __init__(self, fwd, rev=None):
+        self.fwd = fwd
+        self.rev = rev or (lambda: [])
+
+
+class Result:
+    """What the reverse transform produced for one function."""
+
+    def __init__(self, fwd, rev, output, seed, grads):
+        self.fwd = fwd            # primal statements (markers resolved)
+        self.rev = rev            # adjoint statements
+        self.output = output      # the atom the function returns
+        self.seed = seed          # statements that seed the output's adjoint
+        self.grads = grads        # one expression per differentiated input
+
+
+class Reverse:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.namer = ctx.namer
+        self.externs = ctx.externs
+        self.kinds = ctx.kinds
+        self.active = ctx.active
+        self.adj = {}
+        self.assigned = set(ctx.inputs)
+        self.inplace = ctx.options.inplace
+
+    # ------------------------------------------------------------ helpers
+
+    def rt(self, fn, name=None):
+        return N.name(self.externs.ref(fn, name or fn.__name__))
+
+    def b(self, var):
+        return self.namer.adjoint(var)
+
+    def kind(self, var):
+        return self.kinds.get(var, K.OTHER)
+
+    def kind_of_name(self, name):
+        """Kinds for names in generated expressions (adjoints share primal kinds)."""
+        if name in self.kinds:
+            return self.kinds[name]
+        return self._adjoint_kinds().get(name)
+
+    def _adjoint_kinds(self):
+        return {self.namer.derived[("b", v)]: k for v, k in self.kinds.items()
+                if ("b", v) in self.namer.derived}
+
+    def state(self, var):
+        return self.adj.setdefault(var, Adj())
+
+    def snapshot(self):
+        return {v: Adj(a.state, a.owned) for v, a in self.adj.items()}
+
+    def restore_state(self, snap):
+        self.adj = {v: Adj(a.state, a.owned) for v, a in snap.items()}
+
+    def is_active(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.active
+
+    def zero(self, var):
+        """An expression for the zero adjoint of ``var``."""
+        k = self.kind(var)
+        if k == K.SCALAR:
+            return N.const(0.0)
+        if K.is_array(k):
+            return N.call(self.rt(H.zeros_like), [var])
+        return N.const(None)
+
+    def save(self, var, loops, like):
+        """A marker that saves ``var`` before it is overwritten, if it may be."""
+        if loops == 0 and var not in self.assigned:
+            self.assigned.add(var)
+            return []
+        self.assigned.add(var)
+        return [Save(var, loops > 0, like=like)]
+
+    # ------------------------------------------------------------ accumulation
+
+    def accumulate(self, var, expr, fresh, maybe_none=False, like=None):
+        """Code adding ``expr`` to the adjoint of ``var``."""
+        a = self.state(var)
+        name = self.b(var)
+        k = self.kind(var)
+        if a.state == ZERO:
+            a.state = MAYBE if maybe_none else SET
+            a.owned = fresh and not maybe_none
+            return [N.assign(name, expr, like)]
+        if a.state == SET and not maybe_none and K.numeric(k):
+            if K.is_array(k) and a.owned and self.inplace:
+                return [N.located_as(gast.AugAssign(target=N.name(name, store=True),
+                                                    op=gast.Add(), value=expr), like)]
+            a.owned = K.is_array(k)
+            return [N.assign(name, N.binop(name, gast.Add(), expr), like)]
+        a.state = SET if (a.state == SET or not maybe_none) else MAYBE
+        a.owned = False
+        return [N.assign(name, N.call(self.rt(H.add), [name, expr]), like)]
+
+    def materialize(self, var, like=None):
+        """Make ``bvar`` hold a value (not None) before a rule reads it."""
+        a = self.state(var)
+        if a.state == MAYBE:
+            a.state, a.owned = SET, False
+            return [N.assign(self.b(var), N.call(self.rt(H.nz), [self.b(var), var]), like)]
+        return []
+
+    def own(self, var, like=None):
+        """Make ``bvar`` an array we may update in place."""
+        a = self.state(var)
+        if a.state == ZERO:
+            a.state, a.owned = SET, True
+            return [N.assign(self.b(var), self.zero(var), like)]
+        code = self.materialize(var, like)
+        if not a.owned:
+            a.owned = True
+            code.append(N.assign(self.b(var), N.call(N.attribute(self.b(var), "copy")), like))
+        return code
+
+    def kill(self, var):
+        self.adj[var] = Adj()
+
+    # ------------------------------------------------------------ statements
+
+    def block(self, stmts, loops):
+        return [self.stmt(s, loops) for s in stmts]
+
+    def rev_block(self, steps):
+        out = []
+        for step in reversed(steps):
+            out.extend(step.rev())
+        return out
+
+    @staticmethod
+    def fwd_block(steps):
+        return [s for step in steps for s in step.fwd]
+
+    def stmt(self, s, loops):
+        method = getattr(self, "stmt_" + type(s).__name__, None)
+        if method is None:
+            return Step([s])
+        return method(s, loops)
+
+    def stmt_Assign(self, s, loops):
+        target = s.targets[0]
+        if isinstance(target, gast.Name):
+            return self.assign(target.id, s.value, s, loops)
+        if isinstance(target, gast.Subscript):
+            return self.store_item(s, loops)
+        return self.store_attr(s, loops)
+
+    def stmt_Expr(self, s, loops):
+        call = self.ctx.classify(s.value)
+        if call.kind == "special" and call.special == "list.append":
+            return self.list_append(s, call)
+        return Step([s])
+
+    def stmt_Return(self, s, loops):
+        return Step([], None)
+
+    def stmt_FunctionDef(self, s, loops):
+        var = s.name
+        marker = self.save(var, loops, s)
+        if var not in self.active:
+            return Step(marker + [s], lambda: [m.restore for m in marker])
+
+        def rev():
+            code = []
+            if self.state(var).state != ZERO:
+                for free in sorted(self.ctx.free_names(s)):
+                    if free in self.active:
+                        g = N.call(self.rt(H.field), [self.b(var), N.const(free)])
+                        code += self.accumulate(free, g, False, maybe_none=True, like=s)
+            self.kill(var)
+            return code + [m.restore for m in marker]
+        return Step(marker + [s], rev)
+
+    # ------------------------------------------------------------ assignment
+
+    def assign(self, var, value, s, loops):
+        marker = self.save(var, loops, s)
+        primal = N.assign(var, value, s)
+        if var not in self.active:
+            return Step(marker + [primal], lambda: [m.restore for m in marker])
+        if isinstance(value, gast.Call):
+            call = self.ctx.classify(value)
+            if call.kind in ("dynamic",) and self.any_active(call):
+                return self.dynamic_call(var, value, call, s, loops, marker)
+            if call.kind == "special" and call.special == "list.pop":
+                return self.list_pop(var, value, call, s, marker)
+
+        def rev():
+            code = []
+            if self.state(var).state != ZERO:
+                code = self.adjoint(var, value, s)
+            self.kill(var)
+            return code + [m.restore for m in marker]
+        return Step(marker + [primal], rev)
+
+    def any_active(self, call):
+        atoms = [a.value if isinstance(a, gast.Starred) else a for a in call.args]
+        atoms += list(call.keywords.values())
+        atoms.append(call.receiver)
+        return any(self.is_active(a) for a in atoms if a is not None)
+
+    def adjoint(self, var, value, s):
+        """Adjoint code of ``var = value`` given ``bvar`` is not zero."""
+        g = N.name(self.b(var))
+        if isinstance(value, gast.Name):
+            if value.id in self.active and value.id != var:
+                maybe = self.state(var).state == MAYBE
+                return self.accumulate(value.id, g, False, maybe_none=maybe, like=s)
+            return []
+        if isinstance(value, gast.Constant):
+            return []
+        code = []
+        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Call)):
+            code += self.materialize(var, s)
+        if isinstance(value, gast.BinOp):
+            rule = registry.lookup(BINOPS[type(value.op)])
+            return code + self.apply_rule(rule, var, [value.left, value.right], {}, s)
+        if isinstance(value, gast.UnaryOp):
+            if type(value.op) not in UNARYOPS:
+                return code
+            rule = registry.lookup(UNARYOPS[type(value.op)])
+            return code + self.apply_rule(rule, var, [value.operand], {}, s)
+        if isinstance(value, gast.Call):
+            return code + self.call_adjoint(var, value, s)
+        if isinstance(value, gast.Attribute):
+            return self.attr_adjoint(var, value, s)
+        if isinstance(value, gast.Subscript):
+            return self.item_adjoint(var, value, s)
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return self.sequence_adjoint(var, value, s)
+        if isinstance(value, gast.Dict):
+            return self.dict_adjoint(var, value, s)
+        return []
+
+    def call_adjoint(self, var, value, s):
+        call = self.ctx.classify(value)
+        if call.kind == "rule":
+            if call.rule.nondiff:
+                return []
+            return self.apply_rule(call.rule, var, call.args, call.keywords, s, call)
+        active = [a for a in call.args + list(call.keywords.values()) if self.is_active(a)]
+        if not active:
+            return []
+        raise NoAdjointError.for_function(call.obj, call.name, str(located(s, self.ctx.source)))
+
+    def apply_rule(self, rule, var, args, keywords, s, call=None):
+        call = call or C.Call("rule", rule, args=args, keywords=keywords)
+        if rule.vjps is None and rule.vjp_all is None:
+            if rule.nondiff:
+                return []
+            raise NoAdjointError.for_function(rule.primal, rule.name,
+                                              str(located(s, self.ctx.source)))
+        if rule.vjp_all is not None:
+            return self.apply_vjp_all(rule, var, call, s)
+        params = C.template_params(rule)
+        g = N.name(self.b(var))
+        vjps = self.choose(rule, call)
+        contributions = []
+        for i in C.diff_args(rule, call):
+            atom = call.args[i] if i < len(call.args) else call.keywords[params[i]]
+            if not self.is_active(atom) or vjps is None or i >= len(vjps) or vjps[i] is None:
+                continue
+            t = vjps[i]
+            if inlinable(t.fn):
+                values = C.bind_template(t, call, g, N.name(var))
+                expr = instantiate(t.fn, values, self.externs,
+                                   scale=g if t.scale else None, kind_of=self.kind_of_name)
+            else:
+                expr = self.call_template(t, g, var, call)
+            contributions.append((atom.id, expr))
+        code = []
+        for target, expr in contributions:
+            code += self.accumulate(target, expr, _fresh(expr), like=s)
+        return code
+
+    def choose(self, rule, call):
+        arg_kinds = [self.atom_kind(a) for a in call.args]
+        for when, vjps in rule.variants:
+            try:
+                if when(*arg_kinds):
+                    return vjps
+            except (TypeError, AttributeError):
+                continue
+        return rule.vjps
+
+    def atom_kind(self, atom):
+        if isinstance(atom, gast.Name):
+            return self.kind(atom.id)
+        if isinstance(atom, gast.Constant):
+            return K.constant_kind(atom.value)
+        return K.OTHER
+
+    def call_template(self, t, g, var, call):
+        """A rule written as a ``def``: call it instead of inlining."""
+        fn = N.name(self.externs.ref(t, "_vjp"))
+        args = [g, N.name(var)] + [copy.deepcopy(a) for a in call.args]
+        return gast.Call(func=fn, args=args, keywords=[
+            gast.keyword(arg=k, value=copy.deepcopy(v)) for k, v in call.keywords.items()])
+
+    def apply_vjp_all(self, rule, var, call, s):
+        fn = N.name(self.externs.ref(rule.vjp_all, "_vjp"))
+        args = [N.name(self.b(var)), N.name(var)] + [copy.deepcopy(a) for a in call.args]
+        result = self.namer.fresh("_g")
+        code = [N.assign(result, gast.Call(func=fn, args=args, keywords=[
+            gast.keyword(arg=k, value=copy.deepcopy(v)) for k, v in call.keywords.items()]), s)]
+        for i, atom in enumerate(call.args):
+            if self.is_active(atom):
+                code += self.accumulate(atom.id, N.subscript(result, N.const(i)), False,
+                                        maybe_none=True, like=s)
+        return code
+
+    # ------------------------------------------------------------ structures
+
+    def attr_adjoint(self, var, value, s):
+        base = value.value
+        if not self.is_active(base):
+            return []
+        g = N.name(self.b(var))
+        if K.is_array(self.kind(base.id)) or self.kind(base.id) == K.SCALAR:
+            rule = registry.lookup_attr(__import__("numpy").ndarray, value.attr)
+            if rule is None or rule.nondiff:
+                return []
+            code = self.materialize(var, s)
+            expr = instantiate(rule.vjps[0].fn, {"g": g, "ans": N.name(var), "x": base},
+                               self.externs)
+            return code + self.accumulate(base.id, expr, _fresh(expr), like=s)
+        expr = N.call(self.rt(H.add_field), [self.b(base.id) if self.state(base.id).state
+                                             != ZERO else N.const(None),
+                                             N.const(value.attr), g])
+        a = self.state(base.id)
+        a.state, a.owned = MAYBE, False
+        return [N.assign(self.b(base.id), expr, s)]
+
+    def item_adjoint(self, var, value, s):
+        base = value.value
+        if not self.is_active(base):
+            return []
+        code = self.materialize(var, s)
+        g = N.name(self.b(var))
+        index = copy.deepcopy(value.slice)
+        if K.is_array(self.kind(base.id)) and self.inplace:
+            code += self.own(base.id, s)
+            if _basic_index(value.slice, self.kinds):
+                target = N.subscript(self.b(base.id), index, store=True)
+                code.append(N.located_as(gast.AugAssign(target=target, op=gast.Add(), value=g),
+                                         s))
+            else:
+                code.append(N.expr_stmt(N.call(self.rt(H.scatter_add),
+                                               [self.b(base.id), index, g]), s))
+            return code
+        prev = self.b(base.id) if self.state(base.id).state != ZERO else N.const(None)
+        expr = N.call(self.rt(H.add_item), [prev, base, index, g])
+        a = self.state(base.id)
+        a.state, a.owned = SET, False
+        return code + [N.assign(self.b(base.id), expr, s)]
+
+    def sequence_adjoint(self, var, value, s):
+        code = []
+        g = self.b(var)
+        for i, elt in enumerate(value.elts):
+            if isinstance(elt, gast.Starred):
+                if self.is_active(elt.value):
+                    raise UnsupportedSyntaxError(
+                        "%s: unpacking a differentiated value with * into a tuple or list is "
+                        "not supported; build the sequence with + instead"
+                        % located(s, self.ctx.source))
+                continue
+            if self.is_active(elt):
+                expr = N.call(self.rt(H.item), [g, N.const(i)])
+                code += self.accumulate(elt.id, expr, False, maybe_none=True, like=s)
+        return code
+
+    def dict_adjoint(self, var, value, s):
+        code = []
+        for key, val in zip(value.keys, value.values):
+            if key is not None and self.is_active(val):
+                expr = N.call(self.rt(H.item), [self.b(var), copy.deepcopy(key)])
+                code += self.accumulate(val.id, expr, False, maybe_none=True, like=s)
+        return code
+
+    # ------------------------------------------------------------ mutation
+
+    def store_item(self, s, loops):
+        target = s.targets[0]
+        base, value = target.value, s.value
+        if not isinstance(base, gast.Name):
+            return Step([s])
+        marker = [Save(base.id, loops > 0, index=target.slice, like=s)]
+        if base.id not in self.active:
+            return Step(marker + [s], lambda: [m.restore for m in marker])
+
+        def rev():
+            code = []
+            if self.state(base.id).state != ZERO:
+                code = self.store_item_adjoint(base.id, target.slice, value, s)
+            return code + [m.restore for m in marker]
+        return Step(marker + [s], rev)
+
+    def store_item_adjoint(self, var, index, value, s):
+        bvar = self.b(var)
+        code = []
+        if K.is_array(self.kind(var)):
+            code += self.own(var, s)
+            if self.is_active(value):
+                g = N.call(N.attribute(N.subscript(bvar, copy.deepcopy(index)), "copy"))
+                g = N.call(self.rt(H.unbroadcast), [g, value])
+                code += self.accumulate(value.id, g, False, like=s)
+            code.append(N.assign(N.subscript(bvar, copy.deepcopy(index), store=True),
+                                 N.const(0.0), s))
+            return code
+        code += self.materialize(var, s)
+        if self.is_active(value):
+            g = N.call(self.rt(H.item), [bvar, copy.deepcopy(index)])
+            code += self.accumulate(value.id, g, False, maybe_none=True, like=s)
+        cleared = N.call(self.rt(H.clear_item), [bvar, copy.deepcopy(index)])
+        code.append(N.assign(bvar, cleared, s))
+        self.state(var).owned = False
+        return code
+
+    def store_attr(self, s, loops):
+        value = s.value
+        if self.is_active(value):
+            base = s.targets[0].value
+            raise UnsupportedSyntaxError(
+                "%s: assigning a differentiated value to attribute '%s' of '%s' is not "
+                "supported in differentiated code; build and return a new object instead"
+                % (located(s, self.ctx.source), s.targets[0].attr, C.describe(base)))
+        return Step([s])
+
+    def list_append(self, s, call):
+        lst = call.receiver.id
+        item = call.args[0] if call.args else None
+        if lst not in self.active:
+            return Step([s])
+
+        def rev():
+            code = []
+            if self.state(lst).state != ZERO:
+                popped = N.call(N.attribute(self.b(lst), "pop"))
+                if item is not None and self.is_active(item):
+                    code += self.accumulate(item.id, popped, False, maybe_none=True, like=s)
+                else:
+                    code.append(N.expr_stmt(popped, s))
+            code.append(N.expr_stmt(N.call(N.attribute(lst, "pop")), s))
+            return code
+        return Step([s], rev)
+
+    def list_pop(self, var, value, call, s, marker):
+        lst = call.receiver.id
+        if call.args:
+            raise UnsupportedSyntaxError("%s: list.pop(i) of a differentiated list is not "
+                                         "supported; use list.pop()" % located(s, self.ctx.source))
+
+        def rev():
+            code = []
+            if self.state(var).state != ZERO and lst in self.active:
+                if self.state(lst).state == ZERO:
+                    code.append(N.assign(self.b(lst), N.binop(gast.List(
+                        elts=[N.const(None)], ctx=gast.Load()), gast.Mult(),
+                        N.call(self.rt(len, "len"), [lst])), s))
+                    self.state(lst).state = SET
+                code.append(N.expr_stmt(N.call(N.attribute(self.b(lst), "append"),
+                                               [self.b(var)]), s))
+            code.append(N.expr_stmt(N.call(N.attribute(lst, "append"), [var]), s))
+            self.kill(var)
+            return code + [m.restore for m in marker]
+        return Step(marker + [N.assign(var, value, s)], rev)
+
+    # ------------------------------------------------------------ calls into user code
+
+    def dynamic_call(self, var, value, call, s, loops, marker):
+        from runtime.dispatch import call_bwd, call_fwd
+        spec = []
+        fn_atom = call.receiver if call.receiver is not None else value.func
+        if isinstance(fn_atom, gast.Name) and self.is_active(fn_atom):
+            spec.append(-1)
+        for i, a in enumerate(call.args):
+            if isinstance(a, gast.Starred):
+                if self.is_active(a.value):
+                    spec.append("*%d" % i)
+            elif self.is_active(a):
+                spec.append(i)
+        for k, v in call.keywords.items():
+            if self.is_active(v):
+                spec.append(k if k is not None else "**")
+        res = self.namer.fresh("_res")
+        args = [copy.deepcopy(value.func), N.tuple_([N.const(x) for x in spec])] + \
+            [copy.deepcopy(a) for a in value.args]
+        fwd_call = gast.Call(func=self.rt(call_fwd), args=args,
+                             keywords=copy.deepcopy(value.keywords))
+        res_marker = self.save(res, loops, s)
+        target = N.tuple_([N.name(var, store=True), N.name(res, store=True)], store=True)
+        fwd = marker + res_marker + [N.assign(target, fwd_call, s)]
+        targets = []
+        for x in spec:
+            if x == -1:
+                targets.append(fn_atom)
+            elif isinstance(x, int):
+                targets.append(call.args[x])
+            elif x.startswith("*"):
+                targets.append(call.args[int(x[1:])].value)
+            else:
+                targets.append(call.keywords[None if x == "**" else x])
+
+        def rev():
+            code = []
+            if self.state(var).state != ZERO:
+                grads = self.namer.fresh("_g")
+                code.append(N.assign(grads, N.call(self.rt(call_bwd),
+                                                   [res, self.b(var)]), s))
+                for i, atom in enumerate(targets):
+                    expr = N.subscript(grads, N.const(i))
+                    known = K.numeric(self.kind(atom.id))
+                    code += self.accumulate(atom.id, expr, False, maybe_none=not known, like=s)
+            self.kill(var)
+            return code + [m.restore for m in res_marker] + [m.restore for m in marker]
+        return Step(fwd, rev)
+
+    # ------------------------------------------------------------ control flow
+
+    def stmt_If(self, s, loops):
+        body = self.block(s.body, loops)
+        orelse = self.block(s.orelse, loops)
+        fwd = [N.if_(copy.deepcopy(s.test), self.fwd_block(body), self.fwd_block(orelse), s)]
+
+        def rev():
+            start = self.snapshot()
+            rb = self.rev_block(body)
+            after_body = self.snapshot()
+            self.restore_state(start)
+            ro = self.rev_block(orelse)
+            after_else = self.snapshot()
+            merged, fix_b, fix_o = self.merge(after_body, after_else, s)
+            self.restore_state(merged)
+            if not rb + fix_b and not ro + fix_o:
+                return []
+            return [N.if_(copy.deepcopy(s.test), rb + fix_b, ro + fix_o, s)]
+        return Step(fwd, rev)
+
+    def merge(self, left, right, like):
+        merged, fix_l, fix_r = {}, [], []
+        for var in sorted(set(left) | set(right)):
+            a, b = left.get(var, Adj()), right.get(var, Adj())
+            if a.state == b.state:
+                merged[var] = Adj(a.state, a.owned and b.owned)
+                continue
+            if ZERO in (a.state, b.state):
+                fix = fix_l if a.state == ZERO else fix_r
+                other = b if a.state == ZERO else a
+                if other.state == MAYBE:
+                    fix.append(N.assign(self.b(var), N.const(None), like))
+                    merged[var] = Adj(MAYBE)
+                else:
+                    fix.append(N.assign(self.b(var), self.zero(var), like))
+                    kind_known = K.numeric(self.kind(var))
+                    merged[var] = Adj(SET if kind_known else MAYBE,
+                                      other.owned and K.is_array(self.kind(var)))
+            else:
+                merged[var] = Adj(MAYBE)
+        return merged, fix_l, fix_r
+
+    def loop_body_rev(self, body, like):
+        """Adjoint of a loop body with adjoint states consistent across iterations."""
+        entry = self.snapshot()
+        start = entry
+        for _ in range(4):
+            counters = dict(self.namer.counters)
+            taken = set(self.namer.taken)
+            self.restore_state(start)
+            self.rev_block(body)
+            end = self.snapshot()
+            self.namer.counters, self.namer.taken = counters, taken
+            weaker = self.loop_start(start, end)
+            if weaker == start:
+                break
+            start = weaker
+        pre = self.pre_loop(entry, start)
+        self.restore_state(start)
+        code = self.rev_block(body)
+        end = self.snapshot()
+        fix = []
+        for var, a in start.items():
+            e = end.get(var, Adj())
+            if a.state != ZERO and e.state == ZERO:
+                value = self.zero(var) if a.state == SET else N.const(None)
+                fix.append(N.assign(self.b(var), value, like))
+        self.restore_state(start)
+        return pre, code + fix
+
+    def loop_start(self, start, end):
+        """The adjoint states a loop iteration may begin with."""
+        out = {v: Adj(a.state, a.owned) for v, a in start.items()}
+        for var, e in end.items():
+            s = out.setdefault(var, Adj())
+            if e.state == ZERO:
+                continue
+            if s.state == ZERO:
+                s.state = SET if (e.state == SET and K.numeric(self.kind(var))) else MAYBE
+                s.owned = K.is_array(self.kind(var)) and s.state == SET
+                continue
+            if e.state == MAYBE:
+                s.state = MAYBE
+            s.owned = s.owned and e.owned
+        return out
+
+    def pre_loop(self, entry, start):
+        """Materialise adjoints that the loop accumulates into but are still zero."""
+        code = []
+        for var, a in sorted(start.items()):
+            if entry.get(var, Adj()).state == ZERO and a.state != ZERO:
+                value = self.zero(var) if a.state == SET else N.const(None)
+                code.append(N.assign(self.b(var), value))
+        return code
+
+    def stmt_For(self, s, loops):
+        body = self.block(s.body, loops + 1)
+        breaks = _has_break(s.body)
+        target = s.target.id
+        marker = self.save(target, loops, s)
+        self.assigned.add(target)
+        fwd_body = self.fwd_block(body)
+        counter = None
+        pre = []
+        if breaks:
+            counter = self.namer.fresh("_n")
+            pre = self.save(counter, loops, s) + [N.assign(counter, N.const(0), s)]
+            fwd_body = [N.assign(counter, N.binop(counter, gast.Add(), N.const(1)), s)] + fwd_body
+        fwd = marker + pre + [N.for_(copy.deepcopy(s.target), copy.deepcopy(s.iter),
+                                     fwd_body, s)]
+
+        def rev():
+            before, code = self.loop_body_rev(body, s)
+            walked = copy.deepcopy(s.iter)
+            if counter is not None:
+                walked = N.subscript(walked, gast.Slice(lower=None, upper=N.name(counter),
+                                                        step=None))
+            walked = N.subscript(walked, gast.Slice(lower=None, upper=None, step=N.const(-1)))
+            loop = [N.for_(copy.deepcopy(s.target), walked, code, s)] if code else []
+            restores = [m.restore for m in marker]
+            if counter is not None:
+                restores += [m.restore for m in pre if isinstance(m, Save)]
+            return before + loop + restores
+        return Step(fwd, rev)
+
+    def stmt_While(self, s, loops):
+        body = self.block(s.body, loops + 1)
+        counter = self.namer.fresh("_n")
+        pre = self.save(counter, loops, s) + [N.assign(counter, N.const(0), s)]
+        bump = N.assign(counter, N.binop(counter, gast.Add(), N.const(1)), s)
+        fwd = pre + [N.located_as(gast.While(test=N.const(True),
+                                             body=[bump] + self.fwd_block(body), orelse=[]), s)]
+
+        def rev():
+            before, code = self.loop_body_rev(body, s)
+            i = self.namer.fresh("_")
+            loop = [N.for_(i, N.call(self.rt(range, "range"), [counter]), code, s)] if code \
+                else []
+            return before + loop + [m.restore for m in pre if isinstance(m, Save)]
+        return Step(fwd, rev)
+
+    # ------------------------------------------------------------ whole function
+
+    def function(self, fn):
+        steps = self.block(fn.body, 0)
+        ret = fn.body[-1]
+        output = ret.value
+        seed = []
+        if self.is_active(output):
+            k = self.kind(output.id)
+            if k == K.SCALAR:
+                seed = [N.assign(self.b(output.id), N.const(1.0), ret)]
+            else:
+                where = N.const(str(located(ret, self.ctx.source)))
+                seed = [N.assign(self.b(output.id), N.call(self.rt(H.seed), [output, where]),
+                                 ret)]
+            self.state(output.id).state = SET
+        rev = self.rev_block(steps)
+        grads = []
+        for var in self.ctx.wrt:
+            a = self.state(var)
+            if var not in self.active or a.state == ZERO:
+                grads.append(self.zero(var) if K.numeric(self.kind(var)) else N.const(None))
+            elif a.state == MAYBE and K.numeric(self.kind(var)):
+                grads.append(N.call(self.rt(H.nz), [self.b(var), var]))
+            else:
+                grads.append(N.name(self.b(var)))
+        return Result(self.fwd_block(steps), rev, output, seed, grads)
+
+
+def _fresh(expr):
+    """True if ``expr`` always allocates a new value (safe to own)."""
+    return isinstance(expr, (gast.BinOp, gast.UnaryOp))
+
+
+def _basic_index(index, kinds):
+    elts = index.elts if isinstance(index, gast.Tuple) else [index]
+    for e in elts:
+        if isinstance(e, gast.Slice):
+            continue
+        if isinstance(e, gast.Constant) and (e.value is None or e.value is Ellipsis
+                                             or isinstance(e.value, int)):
+            continue
+        if isinstance(e, gast.Name) and kinds.get(e.id) == K.SCALAR:
+            continue
+        return False
+    return True
+
+
+def _has_break(stmts):
+    for s in stmts:
+        if isinstance(s, gast.Break):
+            return True
+        if isinstance(s, gast.If) and (_has_break(s.body) or _has_break(s.orelse)):
+            return True
+    return False

@@ -1,0 +1,167 @@
+"""Stage 1: find a function's source and parse it into a gast FunctionDef.
+
+Handles module-level functions, nested functions, methods (dedented),
+decorated functions (decorators are dropped, never re-run), lambdas (the
+right one is picked by matching the code object, even when two share a
+line) and functions whose source lives only in :mod:`linecache` (IPython
+cells, and our own generated code).
+"""
+import ast
+import hashlib
+import inspect
+import linecache
+import textwrap
+import types
+
+import gast
+
+from .errors import ADError
+
+
+class Source:
+    """A parsed function: the gast node plus where it came from."""
+
+    __slots__ = ("node", "filename", "name", "lineno", "code")
+
+    def __init__(self, node, filename, name, lineno, code):
+        self.node = node
+        self.filename = filename
+        self.name = name
+        self.lineno = lineno
+        self.code = code
+
+    def __repr__(self):
+        return "<Source %s at %s:%d>" % (self.name, self.filename, self.lineno)
+
+
+def unwrap(fn):
+    """The plain function behind ``fn`` and the object it is bound to, if any.
+
+    Bound methods give ``(function, self)``; callable objects give
+    ``(type(obj).__call__, obj)``; staticmethod/classmethod wrappers are
+    opened.
+    """
+    if isinstance(fn, (staticmethod, classmethod)):
+        fn = fn.__func__
+    if isinstance(fn, types.MethodType):
+        return fn.__func__, fn.__self__
+    if isinstance(fn, types.FunctionType):
+        return fn, None
+    call = getattr(type(fn), "__call__", None)
+    if isinstance(call, types.FunctionType):
+        return call, fn
+    return None, None
+
+
+_PARSED_FILES = {}
+_SOURCES = {}
+
+
+def get_source(func):
+    """The :class:`Source` of a plain Python function (cached per code object)."""
+    code = func.__code__
+    hit = _SOURCES.get(code)
+    if hit is not None:
+        return hit
+    lines = linecache.getlines(code.co_filename, func.__globals__)
+    if not lines:
+        raise ADError(
+            "cannot find the source of %s (file %r): functions made by exec() or typed "
+            "at a plain REPL have no source to differentiate; define it in a file or a "
+            "notebook cell, or register a rule with @adjoint" % (code.co_name, code.co_filename))
+    if code.co_name == "<lambda>":
+        node = _find_lambda(code, _parse_file(code.co_filename, lines))
+    else:
+        node = _parse_block(code, lines)
+    src = Source(node, code.co_filename, code.co_name, node.lineno, code)
+    _SOURCES[code] = src
+    return src
+
+
+def _parse_file(filename, lines):
+    text = "".join(lines)
+    key = (filename, hashlib.sha1(text.encode("utf-8", "replace")).hexdigest())
+    tree = _PARSED_FILES.get(key)
+    if tree is None:
+        tree = ast.parse(text, filename)
+        _PARSED_FILES[key] = tree
+    return tree
+
+
+def _parse_block(code, lines):
+    first = code.co_firstlineno
+    try:
+        block = inspect.getblock(lines[first - 1:])
+        tree = ast.parse(textwrap.dedent("".join(block)))
+        ast.increment_lineno(tree, first - 1)
+        candidates = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    except (SyntaxError, IndentationError, IndexError):
+        candidates = []
+    if not candidates:
+        tree = _parse_file(code.co_filename, lines)
+        candidates = [n for n in ast.walk(tree)
+                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                      and n.name == code.co_name and _first_line(n) == first]
+    if not candidates:
+        raise ADError("cannot locate the definition of %s at %s:%d; its source file may have "
+                      "changed since it was imported" % (code.co_name, code.co_filename, first))
+    node = _to_gast(candidates[0])
+    node.decorator_list = []
+    return node
+
+
+def _first_line(node):
+    return min([node.lineno] + [d.lineno for d in node.decorator_list])
+
+
+def _find_lambda(code, tree):
+    line = code.co_firstlineno
+    lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == line]
+    if len(lambdas) > 1:
+        lambdas = _match_positions(code, lambdas) or _match_signature(code, lambdas)
+    if len(lambdas) != 1:
+        raise ADError("%s:%d: cannot tell which lambda on this line is being differentiated; "
+                      "put each lambda on its own line or use def" % (code.co_filename, line))
+    lam = lambdas[0]
+    fdef = ast.FunctionDef(name="_lambda", args=lam.args, body=[ast.Return(lam.body)],
+                           decorator_list=[], returns=None, type_comment=None)
+    if hasattr(ast.FunctionDef, "type_params") or "type_params" in ast.FunctionDef._fields:
+        fdef.type_params = []
+    ast.copy_location(fdef, lam)
+    ast.copy_location(fdef.body[0], lam.body)
+    return _to_gast(fdef)
+
+
+def _match_positions(code, lambdas):
+    """Keep the innermost lambda whose span contains every instruction."""
+    positions = getattr(code, "co_positions", None)
+    if positions is None:
+        return []
+    spots = [(p[0], p[2]) for p in positions()
+             if p[0] is not None and p[2] is not None and (p[2], p[3]) != (0, 0)]
+    if not spots:
+        return []
+
+    def contains(n):
+        start, end = (n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)
+        return all(start <= s <= end for s in spots)
+
+    inside = [n for n in lambdas if contains(n)]
+    inside.sort(key=lambda n: (n.end_lineno - n.lineno, n.end_col_offset - n.col_offset))
+    return inside[:1]
+
+
+def _match_signature(code, lambdas):
+    argnames = code.co_varnames[:code.co_argcount]
+    same = [n for n in lambdas if tuple(a.arg for a in n.args.args) == argnames]
+    return same if len(same) == 1 else []
+
+
+def _to_gast(node):
+    return gast.ast_to_gast(node)
+
+
+def register_source(filename, text):
+    """Put generated source into linecache so tracebacks and pdb can show it."""
+    lines = text.splitlines(True)
+    linecache.cache[filename] = (len(text), None, lines, filename)

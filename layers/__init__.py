@@ -1,0 +1,1 @@
+"""Flux-style layers, optimisers and training (filled by a later issue)."""

@@ -1,0 +1,6 @@
+"""What generated code calls: rule tables, helpers and call dispatch.
+
+Importing this package registers every rule table.
+"""
+from . import registry, helpers  # noqa: F401
+from . import rules_basic, rules_numpy  # noqa: F401

@@ -1,0 +1,294 @@
+"""Helpers that generated adjoint code calls.
+
+Every helper here is either linear in its gradient arguments or constant,
+and has forward rules in :mod:`runtime.rules_runtime`, so generated code
+that calls them can itself be differentiated again.
+
+Zero gradients are represented by ``None`` inside structures and are never
+materialised for arrays unless an in-place update needs a buffer.
+"""
+import numbers
+
+import numpy as np
+
+
+class Struct:
+    """The gradient of an object: its differentiable attributes by name.
+
+    It stands for a user object (a layer, a closure, a dataclass) while
+    gradients are accumulated; :func:`ad_compiler.tree.rebuild` turns it
+    into an object of the user's type at the end.
+    """
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields=None):
+        self.fields = dict(fields or {})
+
+    def __getattr__(self, name):
+        try:
+            return self.fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name):
+        return self.fields.get(name)
+
+    def __eq__(self, other):
+        return isinstance(other, Struct) and _fields_equal(self.fields, other.fields)
+
+    __hash__ = None
+
+    def __repr__(self):
+        inner = ", ".join("%s=%r" % kv for kv in sorted(self.fields.items()))
+        return "Struct(%s)" % inner
+
+
+def _fields_equal(a, b):
+    if a.keys() != b.keys():
+        return False
+    return all(np.array_equal(a[k], b[k]) if isinstance(a[k], np.ndarray) else a[k] == b[k]
+               for k in a)
+
+
+# ---------------------------------------------------------------- shapes
+
+def _sum_to_shape(g, shape):
+    """Sum ``g`` over the axes that broadcasting added or stretched."""
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def unbroadcast(g, x):
+    """Reduce the gradient ``g`` of a broadcast result back to ``x``'s shape.
+
+    >>> unbroadcast(np.ones((2, 3)), np.ones(3))
+    array([2., 2., 2.])
+    """
+    shape = getattr(x, "shape", None)
+    gshape = getattr(g, "shape", ())
+    if shape is None:                 # x is a Python number
+        return g if gshape == () else g.sum()
+    if gshape == shape:
+        return g
+    if gshape == ():
+        return np.broadcast_to(g, shape)
+    return _sum_to_shape(g, shape)
+
+
+def unbroadcast_scalar(g):
+    """Gradient of a Python scalar that was broadcast against an array."""
+    return g if getattr(g, "shape", ()) == () else g.sum()
+
+
+# ---------------------------------------------------------------- zeros
+
+def zeros_like(x):
+    """The zero gradient for ``x``: a float, an array, or None for structures."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "fc":
+            return np.zeros_like(x)
+        return np.zeros(x.shape)
+    if isinstance(x, (float, int, np.number)) and not isinstance(x, bool):
+        return 0.0 if isinstance(x, numbers.Real) else 0j
+    if hasattr(x, "__array_namespace__") or hasattr(x, "__cuda_array_interface__"):
+        return x * 0
+    return None
+
+
+def nz(g, x):
+    """``g``, or the zero gradient of ``x`` if ``g`` is None."""
+    return zeros_like(x) if g is None else g
+
+
+def seed(y, where=""):
+    """The cotangent 1 for a scalar output ``y``; error for anything else."""
+    if isinstance(y, (float, int, np.number)) and not isinstance(y, bool):
+        return 1.0
+    shape = getattr(y, "shape", None)
+    if shape == ():
+        return np.ones_like(y, dtype=float) if y.dtype.kind not in "fc" else np.ones_like(y)
+    from ad_compiler.errors import NonScalarOutputError
+    raise NonScalarOutputError.for_value(y, where)
+
+
+# ---------------------------------------------------------------- accumulation
+
+def add(a, b):
+    """Sum two gradients; None is zero; structures add leaf by leaf."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return tuple(add(x, y) for x, y in zip(a, b))
+    if isinstance(a, list) and isinstance(b, list):
+        return [add(x, y) for x, y in zip(a, b)]
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add(out.get(k), v)
+        return out
+    if isinstance(a, Struct) and isinstance(b, Struct):
+        return Struct(add(a.fields, b.fields))
+    return a + b
+
+
+def item(g, i):
+    """``g[i]`` of a structural gradient, where None stands for all zeros."""
+    if g is None:
+        return None
+    if isinstance(g, Struct):
+        return g.fields.get(i)
+    if isinstance(g, dict):
+        return g.get(i)
+    return g[i]
+
+
+def field(g, name):
+    """The gradient of attribute ``name`` inside an object's gradient ``g``."""
+    if g is None:
+        return None
+    if isinstance(g, Struct):
+        return g.fields.get(name)
+    if isinstance(g, dict):
+        return g.get(name)
+    return getattr(g, name, None)
+
+
+def add_field(bx, name, g):
+    """Accumulate the gradient ``g`` of ``x.name`` into ``bx``."""
+    if g is None:
+        return bx
+    fields = {} if bx is None else dict(bx.fields)
+    fields[name] = add(fields.get(name), g)
+    return Struct(fields)
+
+
+def _is_basic_index(idx):
+    if isinstance(idx, tuple):
+        return all(_is_basic_index(i) for i in idx)
+    return idx is None or idx is Ellipsis or isinstance(idx, (int, np.integer, slice))
+
+
+def scatter_add(bx, idx, g):
+    """``bx[idx] += g`` for arrays, summing repeated integer indices."""
+    if _is_basic_index(idx):
+        bx[idx] += g
+    else:
+        np.add.at(bx, idx, g)
+    return bx
+
+
+def add_item(bx, x, idx, g):
+    """Accumulate the gradient ``g`` of ``x[idx]`` into ``bx`` (any container)."""
+    if g is None:
+        return bx
+    if isinstance(x, (tuple, list)):
+        out = [None] * len(x) if bx is None else list(bx)
+        if isinstance(idx, slice):
+            for j, gj in zip(range(*idx.indices(len(x))), g):
+                out[j] = add(out[j], gj)
+        else:
+            out[idx] = add(out[idx], g)
+        return tuple(out) if isinstance(x, tuple) else out
+    if isinstance(x, dict):
+        out = {} if bx is None else dict(bx)
+        out[idx] = add(out.get(idx), g)
+        return out
+    if isinstance(x, Struct):
+        return add_field(bx, idx, g)
+    if bx is None:
+        bx = zeros_like(x)
+    else:
+        bx = bx.copy()
+    return scatter_add(bx, idx, g)
+
+
+def to_float(g):
+    """The gradient of a Python number argument, as a Python float."""
+    if g is None:
+        return 0.0
+    if isinstance(g, complex):
+        return g
+    return float(g)
+
+
+def clear_item(g, idx):
+    """``g`` with the gradient at ``idx`` removed (the target was overwritten)."""
+    if g is None:
+        return None
+    if isinstance(g, dict):
+        out = dict(g)
+        out.pop(idx, None)
+        return out
+    out = list(g)
+    out[idx] = None
+    return tuple(out) if isinstance(g, tuple) else out
+
+
+# ---------------------------------------------------------------- saving state
+
+_ABSENT = object()
+
+
+def save_region(x, idx):
+    """A copy of ``x[idx]`` before it is overwritten (or a marker if absent)."""
+    if isinstance(x, dict):
+        return x.get(idx, _ABSENT)
+    v = x[idx]
+    return v.copy() if isinstance(v, np.ndarray) else v
+
+
+def restore_region(x, idx, saved):
+    """Undo ``x[idx] = ...`` during the adjoint sweep."""
+    if saved is _ABSENT:
+        del x[idx]
+    else:
+        x[idx] = saved
+
+
+def iter_sequence(x):
+    """What ``for v in x`` walks, as something indexable."""
+    if isinstance(x, (list, tuple, np.ndarray, range)):
+        return x
+    return list(x)
+
+
+def broadcast_like(d, ans):
+    """A tangent ``d`` broadcast to the shape of the result ``ans``."""
+    shape = getattr(ans, "shape", None)
+    dshape = getattr(d, "shape", ())
+    if shape is None or dshape == shape:
+        return d
+    return np.broadcast_to(d, shape)
+
+
+def log(x):
+    """``log`` for the exponent rule of ``**``: math for Python numbers."""
+    if type(x) is float or type(x) is int:
+        import math
+        return math.log(x) if x > 0 else float("nan")
+    return np.log(x)
+
+
+def sum_vjp(g, x):
+    """Gradient of the builtin ``sum(x)`` with respect to the sequence ``x``."""
+    if isinstance(x, np.ndarray):
+        return np.broadcast_to(g, x.shape)
+    grads = [unbroadcast(g, v) for v in x]
+    return tuple(grads) if isinstance(x, tuple) else grads
+
+
+def sum_jvp(d, x):
+    """Tangent of the builtin ``sum`` given the tangent ``d`` of the sequence."""
+    total = 0.0
+    for v in d:
+        if v is not None:
+            total = total + v
+    return total
