@@ -133,10 +133,10 @@ def build(func, active_indices, input_kinds, options):
 def assemble(result, ctx, fn):
     """Wrap the forward and adjoint sweeps into the generated function(s)."""
     tape = Tape(ctx.namer, ctx.externs)
+    split = ctx.options.mode == "split"
     grads_stmt_exprs = result.grads
-    fwd, rev = tape.resolve(result.fwd, result.seed + result.rev + [
-        N.expr_stmt(g) for g in grads_stmt_exprs])
-    rev = rev[:len(rev) - len(grads_stmt_exprs)]
+    fwd, rev = tape.resolve(result.fwd, result.rev if split else result.seed + result.rev,
+                            extra=grads_stmt_exprs)
     for s in rev:
         s.adjoint = True
     stacks = tape.init_stacks()

@@ -20,9 +20,9 @@ from runtime import helpers as H
 
 from . import nodes as N
 
-_PURE_HELPERS = frozenset(["unbroadcast", "unbroadcast_scalar", "zeros_like", "nz", "add",
-                           "item", "field", "add_field", "add_item", "to_float", "seed",
-                           "clear_item", "len", "range", "min", "max", "iter_sequence"])
+_PURE_HELPERS = frozenset(["len", "range", "min", "max", "float", "int", "abs", "sum",
+                           "isinstance", "list", "tuple"])
+_IMPURE_HELPERS = frozenset(["call_fwd", "call_bwd", "restore_region", "scatter_add", "seed"])
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow}
 
@@ -36,6 +36,7 @@ def optimize(fdef, ctx):
         opt.copies(fdef.body)
         opt.fold(fdef.body)
         opt.merge_accumulations(fdef.body)
+        opt.round_trips(fdef.body)
         fdef.body = opt.dce(fdef.body, set())
         if (N.names_in(fdef), _count(fdef)) == before:
             break
@@ -267,6 +268,32 @@ class Optimizer:
                 continue
             i += 1
 
+    # ------------------------------------------------------------ copies back
+
+    def round_trips(self, stmts):
+        """Drop ``b = a`` when ``a = b`` was the last thing to touch either."""
+        equal = set()
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(s, field, None), list):
+                    self.round_trips(getattr(s, field))
+            if _plain_assign(s) and isinstance(s.value, gast.Name):
+                pair = (s.targets[0].id, s.value.id)
+                if (pair[1], pair[0]) in equal or pair[0] == pair[1]:
+                    continue
+                written = _writes(s) | _stored_base(s)
+                equal = {p for p in equal if not (set(p) & written)}
+                equal.add(pair)
+                out.append(s)
+                continue
+            written = _writes(s) | _stored_base(s)
+            if not isinstance(s, (gast.Assign, gast.AugAssign, gast.Expr)):
+                equal = set()
+            equal = {p for p in equal if not (set(p) & written)}
+            out.append(s)
+        stmts[:] = out
+
     # ------------------------------------------------------------ constants
 
     def constants(self):
@@ -391,10 +418,14 @@ def _module_call(func, ctx):
 
 
 def _is_pure(obj, name):
+    """Modules, builtins we use, and every runtime helper that mutates nothing."""
     if type(obj).__name__ == "module":
         return True
-    return getattr(obj, "__name__", None) in _PURE_HELPERS and \
-        getattr(obj, "__module__", "") in ("runtime.helpers", "builtins")
+    fname = getattr(obj, "__name__", None)
+    module = getattr(obj, "__module__", "") or ""
+    if module == "builtins":
+        return fname in _PURE_HELPERS
+    return module.startswith("runtime.") and fname not in _IMPURE_HELPERS
 
 
 def _num(node):

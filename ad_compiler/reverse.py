@@ -16,6 +16,7 @@ import copy
 import operator
 
 import gast
+import numpy as np
 
 from runtime import helpers as H
 from runtime import registry
@@ -376,9 +377,13 @@ class Reverse:
             return []
         g = N.name(self.b(var))
         if K.is_array(self.kind(base.id)) or self.kind(base.id) == K.SCALAR:
-            rule = registry.lookup_attr(__import__("numpy").ndarray, value.attr)
-            if rule is None or rule.nondiff:
+            rule = registry.lookup_attr(np.ndarray, value.attr)
+            if rule is not None and rule.nondiff:
                 return []
+            if rule is None or rule.vjps is None:
+                raise NoAdjointError("%s: no adjoint for attribute ndarray.%s; register one "
+                                     "with registry.defattr(numpy.ndarray, %r, vjp=...)"
+                                     % (located(s, self.ctx.source), value.attr, value.attr))
             code = self.materialize(var, s)
             expr = instantiate(rule.vjps[0].fn, {"g": g, "ans": N.name(var), "x": base},
                                self.externs)
@@ -671,7 +676,21 @@ class Reverse:
                 code.append(N.assign(self.b(var), value))
         return code
 
+    def loop_inits(self, body_steps, defined_before, like):
+        """``v = None`` for variables first defined inside an outermost loop.
+
+        The first iteration saves their (missing) previous value; the
+        assignment is dead, and removed, unless that save is real.
+        """
+        inits = []
+        for save in _saves(self.fwd_block(body_steps)):
+            if save.in_loop and save.index is None and save.var not in defined_before \
+                    and save.var not in {i.targets[0].id for i in inits}:
+                inits.append(N.assign(save.var, N.const(None), like))
+        return inits
+
     def stmt_For(self, s, loops):
+        defined_before = set(self.assigned)
         body = self.block(s.body, loops + 1)
         breaks = _has_break(s.body)
         target = s.target.id
@@ -686,6 +705,8 @@ class Reverse:
             fwd_body = [N.assign(counter, N.binop(counter, gast.Add(), N.const(1)), s)] + fwd_body
         fwd = marker + pre + [N.for_(copy.deepcopy(s.target), copy.deepcopy(s.iter),
                                      fwd_body, s)]
+        if loops == 0:
+            fwd = self.loop_inits(body, defined_before, s) + fwd
 
         def rev():
             before, code = self.loop_body_rev(body, s)
@@ -702,12 +723,15 @@ class Reverse:
         return Step(fwd, rev)
 
     def stmt_While(self, s, loops):
+        defined_before = set(self.assigned)
         body = self.block(s.body, loops + 1)
         counter = self.namer.fresh("_n")
         pre = self.save(counter, loops, s) + [N.assign(counter, N.const(0), s)]
         bump = N.assign(counter, N.binop(counter, gast.Add(), N.const(1)), s)
         fwd = pre + [N.located_as(gast.While(test=N.const(True),
                                              body=[bump] + self.fwd_block(body), orelse=[]), s)]
+        if loops == 0:
+            fwd = self.loop_inits(body, defined_before, s) + fwd
 
         def rev():
             before, code = self.loop_body_rev(body, s)
@@ -763,6 +787,15 @@ def _basic_index(index, kinds):
             continue
         return False
     return True
+
+
+def _saves(stmts):
+    for s in stmts:
+        if isinstance(s, Save):
+            yield s
+        elif isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _saves(s.body)
+            yield from _saves(s.orelse)
 
 
 def _has_break(stmts):

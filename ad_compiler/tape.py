@@ -56,8 +56,9 @@ class Tape:
         self.stacks = {}        # var -> stack name, in order of first use
         self.needed = set()
 
-    def resolve(self, fwd, rev):
-        self.needed = _reads_deep(rev)
+    def resolve(self, fwd, rev, extra=()):
+        """Replace markers; ``extra`` are expressions evaluated after ``rev``."""
+        self.needed = _reads_deep(rev) | _reads_deep([N.expr_stmt(e) for e in extra])
         for s in _markers(fwd):
             self._plan(s)
         return self._replace(fwd), self._replace(rev)

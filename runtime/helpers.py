@@ -227,6 +227,10 @@ def clear_item(g, idx):
         out = dict(g)
         out.pop(idx, None)
         return out
+    if isinstance(g, np.ndarray):
+        out = g.copy()
+        out[idx] = 0.0
+        return out
     out = list(g)
     out[idx] = None
     return tuple(out) if isinstance(g, tuple) else out

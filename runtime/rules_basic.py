@@ -7,7 +7,7 @@ import builtins
 import math
 import operator
 
-from .helpers import broadcast_like, log, sum_jvp, sum_vjp, unbroadcast
+from .helpers import broadcast_like, iter_sequence, log, sum_jvp, sum_vjp, unbroadcast
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defvjp,
                        nondifferentiable)
 
@@ -100,3 +100,8 @@ defvjp(math.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y 
 defjvp(math.hypot, lambda d, ans, x, y: d * x / ans, lambda d, ans, x, y: d * y / ans)
 nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
                   math.copysign, out=SCALAR)
+
+# ---------------------------------------------------------------- runtime helpers
+
+defvjp(iter_sequence, lambda g, ans, x: g, out=SAME)
+def_linear(iter_sequence, out=SAME)
