@@ -15,6 +15,7 @@ WithGradient = namedtuple("WithGradient", "val grad")
 
 _GRAD = compiler.Options(mode="grad")
 _VALUE_AND_GRAD = compiler.Options(mode="value_and_grad")
+_SPLIT = compiler.Options(mode="split")
 
 
 def _as_input(x):
@@ -63,22 +64,164 @@ def _apply(f, *args):
     return f(*args)
 
 
-def _compile(target, args, wrt, options):
-    cells, values = target.inputs(args)
-    values = dispatch._bind(target.func, tuple(values), {})
-    offset = len(cells) + len(target.lead)
-    active = tuple(offset + i for i in wrt if _differentiable(args[i]))
-    return compiler.grad_function(target.func, active, cells + values, options), \
-        cells + values, active, offset
+def _guard(x):
+    """What a later call must match to reuse a plan: type, and rank/dtype for arrays."""
+    if type(x) is np.ndarray:
+        return (np.ndarray, x.ndim, x.dtype.char)
+    return type(x)
 
 
-def _finish(args, wrt, active, offset, raw):
-    by_index = dict(zip(active, raw))
-    out = []
-    for i in wrt:
-        g = by_index.get(offset + i)
-        out.append(tree.finish(args[i], g) if (offset + i) in by_index else None)
-    return tuple(out)
+class Plan:
+    """One compiled specialisation of ``f`` for a call signature.
+
+    The guards are exact types (and rank and dtype for arrays), so a call
+    that matches skips argument conversion, binding and the cache key.
+    """
+
+    __slots__ = ("compiled", "fn", "code", "globals", "lead", "n", "guards", "wrt",
+                 "slots", "posts", "checked", "cell_guards", "bind", "items")
+
+    def __init__(self, target, args, wrt, options):
+        cells, values = target.inputs(args)
+        values = dispatch._bind(target.func, tuple(values), {})
+        lead = len(target.lead)
+        # Argument i is parameter ``index`` (or item ``item`` of ``*args``).
+        where = [dispatch._param_of(target.func, lead + i, 0) for i in range(len(args))]
+        active = tuple(sorted({len(cells) + where[i][0] for i in wrt
+                               if _differentiable(args[i])}))
+        self.compiled = compiler.grad_function(target.func, active, cells + values, options)
+        self.fn = target.fn
+        self.code = getattr(target.func, "__code__", None)
+        self.globals = target.func.__globals__
+        self.lead = target.lead
+        self.n = len(args)
+        self.guards = tuple(_guard(a) for a in args)
+        self.cell_guards = tuple(_guard(c) for c in cells)
+        self.wrt = tuple(wrt)
+        position = {a: j for j, a in enumerate(active)}
+        self.slots = tuple(position.get(len(cells) + where[i][0])
+                           if _differentiable(args[i]) else None for i in wrt)
+        self.items = tuple(where[i][1] for i in wrt)
+        self.posts = tuple(_post(args[i]) for i in wrt)
+        simple = len(values) == len(args) + len(target.lead) and \
+            not (target.func.__code__.co_flags & 0x0C)
+        self.bind = None if simple else target.func
+        self.checked = bool(self.compiled.assumptions) or not simple
+
+    def matches(self, fn, args):
+        if len(args) != self.n or self.checked:
+            return False
+        if fn is not self.fn and not (type(fn) is types.FunctionType
+                                      and fn.__code__ is self.code
+                                      and fn.__globals__ is self.globals):
+            return False
+        closure = getattr(fn, "__closure__", None) or ()
+        cells = [c.cell_contents for c in closure] if self.cell_guards else []
+        return all(_guard(v) == g for v, g in zip(list(args) + cells,
+                                                   self.guards + self.cell_guards))
+
+    def inputs(self, fn, args):
+        """The generated function's inputs for this call: cells, then parameters."""
+        func = fn if type(fn) is types.FunctionType else None
+        closure = func.__closure__ if func is not None else None
+        values = self.lead + tuple(args)
+        if self.bind is not None:
+            values = dispatch._bind(self.bind, values, {})
+        if closure:
+            return [c.cell_contents for c in closure] + list(values)
+        return values
+
+    def raw(self, fn, args):
+        return self.compiled.grad(*self.inputs(fn, args))
+
+    def finish(self, args, raw):
+        out = []
+        for i, slot, item, post in zip(self.wrt, self.slots, self.items, self.posts):
+            if slot is None:
+                out.append(None)
+                continue
+            g = raw[slot]
+            if item is not None:
+                g = None if g is None else g[item]
+            out.append(post(args[i], g))
+        return tuple(out)
+
+
+def _specialize(plan, single):
+    """A dispatcher for ``plan`` with its guards unrolled, as Python source.
+
+    ``fast(f, args)`` returns the gradients, or None when the call does not
+    match the plan (then the general path runs).  It re-reads closure cells
+    on every call.
+    """
+    if plan.checked:
+        return None
+    names = ["a%d" % i for i in range(plan.n)]
+    env = {"_g": plan.compiled.grad, "_float": float, "_nd": np.ndarray, "_G": plan.globals,
+           "_code": plan.code, "_lead": plan.lead}
+    tests = []
+    cells = len(plan.code.co_freevars) if plan.code is not None else 0
+    values = names + ["_cl[%d].cell_contents" % j for j in range(cells)]
+    for i, (v, g) in enumerate(zip(values, plan.guards + plan.cell_guards)):
+        if type(g) is tuple:
+            tests.append("type(%s) is _nd and %s.ndim == %d and %s.dtype.char == %r"
+                         % (v, v, g[1], v, g[2]))
+        else:
+            env["_T%d" % i] = g
+            tests.append("type(%s) is _T%d" % (v, i))
+    call_args = ["_cl[%d].cell_contents" % j for j in range(cells)]
+    call_args += ["_lead[%d]" % j for j in range(len(plan.lead))] + names
+    outs = []
+    for i, slot, post in zip(plan.wrt, plan.slots, plan.posts):
+        if slot is None:
+            outs.append("None")
+        elif post is _to_float:
+            outs.append("_float(_r[%d])" % slot)
+        else:
+            env["_post%d" % i] = post
+            outs.append("_post%d(%s, _r[%d])" % (i, names[i], slot))
+    result = outs[0] if single else "(%s,)" % ", ".join(outs)
+    lines = ["def fast(f, args):",
+             "    if len(args) != %d:" % plan.n,
+             "        return None",
+             "    %s = args" % (", ".join(names) + ("," if plan.n == 1 else "")) if names else "",
+             "    _cl = f.__closure__" if cells else "",
+             "    if not (%s):" % " and ".join(tests or ["True"]),
+             "        return None",
+             "    _r = _g(%s)" % ", ".join(call_args),
+             "    return %s" % result]
+    namespace = {}
+    exec("\n".join(l for l in lines if l), env, namespace)
+    return namespace["fast"]
+
+
+def _post(x):
+    """How to turn the raw gradient of an argument like ``x`` into the user's form."""
+    tp = type(x)
+    if tp is float:
+        return _to_float
+    return tree.finish
+
+
+def _to_float(x, g):
+    return 0.0 if g is None else float(g)
+
+
+_PLANS = {}
+_FAST = {}     # code object -> specialised dispatcher of gradient(f, *args)
+
+
+def _plan(f, args, wrt, options):
+    """A matching plan for ``f(*args)``: reused when the signature repeats."""
+    key = (getattr(f, "__code__", f) if type(f) is types.FunctionType else id(f), wrt, options)
+    plan = _PLANS.get(key)
+    if plan is not None and plan.matches(f, args):
+        return plan, args
+    args = tuple(_as_input(a) for a in args)
+    plan = Plan(Target(f), args, wrt, options)
+    if type(f) is types.FunctionType:
+        _PLANS[key] = plan
+    return plan, args
 
 
 def gradient(f, *args):
@@ -87,12 +230,21 @@ def gradient(f, *args):
     >>> gradient(lambda x: 3*x**2 + 2*x + 1, 2)
     (14.0,)
     """
-    args = tuple(_as_input(a) for a in args)
-    wrt = range(len(args))
-    target = Target(f)
-    compiled, values, active, offset = _compile(target, args, wrt, _GRAD)
-    raw = compiled.grad(*values)
-    return _finish(args, wrt, active, offset, raw)
+    try:
+        fast = _FAST.get(f.__code__)
+    except AttributeError:
+        fast = None
+    if fast is not None and f.__globals__ is fast.globals:
+        out = fast(f, args)
+        if out is not None:
+            return out
+    plan, args = _plan(f, args, tuple(range(len(args))), _GRAD)
+    if type(f) is types.FunctionType and plan.code is f.__code__ and not plan.lead:
+        fast = _specialize(plan, False)
+        if fast is not None:
+            fast.globals = plan.globals
+            _FAST[plan.code] = fast
+    return plan.finish(args, plan.raw(f, args))
 
 
 def withgradient(f, *args):
@@ -104,12 +256,9 @@ def withgradient(f, *args):
     >>> withgradient(lambda x: x * x, 3.0)
     WithGradient(val=9.0, grad=(6.0,))
     """
-    args = tuple(_as_input(a) for a in args)
-    wrt = range(len(args))
-    target = Target(f)
-    compiled, values, active, offset = _compile(target, args, wrt, _VALUE_AND_GRAD)
-    val, raw = compiled.grad(*values)
-    return WithGradient(val, _finish(args, wrt, active, offset, raw))
+    plan, args = _plan(f, args, tuple(range(len(args))), _VALUE_AND_GRAD)
+    val, raw = plan.raw(f, args)
+    return WithGradient(val, plan.finish(args, raw))
 
 
 def pullback(f, *args):
@@ -120,18 +269,11 @@ def pullback(f, *args):
     (30.0, (15.0, 10.0, 6.0))
     """
     args = tuple(_as_input(a) for a in args)
-    wrt = list(range(len(args)))
-    target = Target(f)
-    cells, values = target.inputs(args)
-    values = cells + dispatch._bind(target.func, tuple(values), {})
-    offset = len(cells) + len(target.lead)
-    active = tuple(offset + i for i in wrt if _differentiable(args[i]))
-    compiled = compiler.vjp_function(target.func, active, values)
-    y, res = compiled.fwd(*values)
+    plan = Plan(Target(f), args, tuple(range(len(args))), _SPLIT)
+    y, res = plan.compiled.fwd(*plan.inputs(f, args))
 
     def back(dy):
-        raw = compiled.bwd(res, dy)
-        return _finish(args, wrt, active, offset, raw)
+        return plan.finish(args, plan.compiled.bwd(res, dy))
 
     return y, back
 
@@ -147,15 +289,22 @@ def grad(f, wrt=0):
     """
     single = isinstance(wrt, int)
     positions = (wrt,) if single else tuple(wrt)
+    fast = [None]
 
     def gradient_of_f(*args):
-        args = tuple(_as_input(a) for a in args)
-        target = Target(f)
-        compiled, values, active, offset = _compile(target, args, positions, _GRAD)
-        out = _finish(args, positions, active, offset, compiled.grad(*values))
+        if fast[0] is not None:
+            out = fast[0](f, args)
+            if out is not None:
+                return out
+        plan, args = _plan(f, args, positions, _GRAD)
+        if plan.code is getattr(f, "__code__", None):
+            fast[0] = _specialize(plan, single)
+        out = plan.finish(args, plan.raw(f, args))
         return out[0] if single else out
 
     gradient_of_f.__name__ = "grad_" + getattr(f, "__name__", "f").strip("<>")
+    gradient_of_f.__doc__ = "Gradient of %s with respect to argument(s) %s." % (
+        getattr(f, "__name__", "f"), wrt)
     gradient_of_f.__wrapped__ = f
     return gradient_of_f
 
@@ -170,5 +319,4 @@ def adjoint_source(f, *args):
         n = target.func.__code__.co_argcount - len(target.lead)
         args = (1.0,) * n
     args = tuple(_as_input(a) for a in args)
-    compiled, _, _, _ = _compile(target, args, range(len(args)), _GRAD)
-    return compiled.text
+    return Plan(target, args, tuple(range(len(args))), _GRAD).compiled.text

@@ -754,8 +754,10 @@ class Reverse:
                 seed = [N.assign(self.b(output.id), N.const(1.0), ret)]
             else:
                 where = N.const(str(located(ret, self.ctx.source)))
-                seed = [N.assign(self.b(output.id), N.call(self.rt(H.seed), [output, where]),
-                                 ret)]
+                args = [output, where]
+                if self.ctx.options.mode == "value_and_grad":
+                    args.append(N.const(True))
+                seed = [N.assign(self.b(output.id), N.call(self.rt(H.seed), args), ret)]
             self.state(output.id).state = SET
         rev = self.rev_block(steps)
         grads = []

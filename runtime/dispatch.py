@@ -33,6 +33,15 @@ class Target:
         self.func = None
         if self.rule is not None:
             return
+        owner = getattr(fn, "__self__", None)
+        if isinstance(fn, (types.BuiltinMethodType, types.MethodWrapperType)) and \
+                owner is not None and not isinstance(owner, types.ModuleType):
+            # ``x.sum`` where ``x`` was not known to be an array at compile time.
+            self.rule = registry.lookup(getattr(type(owner), fn.__name__, None))
+            if self.rule is None:
+                raise _no_adjoint(fn)
+            self.bound = (owner,)
+            return
         if isinstance(fn, types.MethodType):
             self.func, self.bound = fn.__func__, (fn.__self__,)
         elif isinstance(fn, types.FunctionType):
@@ -73,7 +82,7 @@ _SIGS = {}
 def _signature(func):
     sig = _SIGS.get(func)
     if sig is None:
-        sig = _SIGS[func] = inspect.signature(func)
+        sig = _SIGS[func] = inspect.signature(func, follow_wrapped=False)
     return sig
 
 
@@ -110,8 +119,10 @@ def call_fwd(fn, spec, *args, **kwargs):
     target = Target(fn)
     if target.rule is not None:
         out = fn(*args, **kwargs)
+        bound = target.bound or ()
         return out, Res(compiled=None, inner=None, out=out, spec=spec, target=target,
-                        args=args, kwargs=kwargs, n_cells=0, n_bound=0, values=None)
+                        args=bound + tuple(args), kwargs=kwargs, n_cells=0,
+                        n_bound=len(bound), values=None)
     func = target.func
     bound = target.bound or ()
     if _expand_starred(spec):
@@ -214,14 +225,17 @@ def _rule_bwd(res, g):
     if rule.vjp_all is not None:
         grads = rule.vjp_all(g, res.out, *res.args, **res.kwargs)
     else:
+        wanted = {(0 if e == -1 else e + res.n_bound) for e in res.spec if isinstance(e, int)}
         grads = []
         for i, t in enumerate(rule.vjps or ()):
-            wanted = i in res.spec and t is not None
-            grads.append(t(g, res.out, *res.args, **res.kwargs) if wanted else None)
+            want = i in wanted and t is not None
+            grads.append(t(g, res.out, *res.args, **res.kwargs) if want else None)
     out = []
     for entry in res.spec:
-        if isinstance(entry, int) and 0 <= entry < len(grads):
-            out.append(grads[entry])
-        else:
-            out.append(None)
+        if entry == -1 and res.n_bound:
+            entry = 0
+        elif isinstance(entry, int):
+            entry += res.n_bound
+        out.append(grads[entry] if isinstance(entry, int) and 0 <= entry < len(grads)
+                   else None)
     return tuple(out)

@@ -106,8 +106,14 @@ def nz(g, x):
     return zeros_like(x) if g is None else g
 
 
-def seed(y, where=""):
-    """The cotangent 1 for a scalar output ``y``; error for anything else."""
+def seed(y, where="", first_of_tuple=False):
+    """The cotangent 1 for a scalar output ``y``; error for anything else.
+
+    With ``first_of_tuple`` (``withgradient``), a tuple output seeds its
+    first element and gives the rest no cotangent.
+    """
+    if first_of_tuple and isinstance(y, tuple) and y:
+        return (seed(y[0], where),) + (None,) * (len(y) - 1)
     if isinstance(y, (float, int, np.number)) and not isinstance(y, bool):
         return 1.0
     shape = getattr(y, "shape", None)
