@@ -352,13 +352,13 @@ class Reverse:
 
     def call_template(self, t, g, var, call):
         """A rule written as a ``def``: call it instead of inlining."""
-        fn = N.name(self.externs.ref(t, "_vjp"))
+        fn = N.name(self.externs.ref(t, _rule_fn_name(t.fn, None)))
         args = [g, N.name(var)] + [copy.deepcopy(a) for a in call.args]
         return gast.Call(func=fn, args=args, keywords=[
             gast.keyword(arg=k, value=copy.deepcopy(v)) for k, v in call.keywords.items()])
 
     def apply_vjp_all(self, rule, var, call, s):
-        fn = N.name(self.externs.ref(rule.vjp_all, "_vjp"))
+        fn = N.name(self.externs.ref(rule.vjp_all, _rule_fn_name(rule.vjp_all, rule)))
         args = [N.name(self.b(var)), N.name(var)] + [copy.deepcopy(a) for a in call.args]
         result = self.namer.fresh("_g")
         code = [N.assign(result, gast.Call(func=fn, args=args, keywords=[
@@ -770,6 +770,14 @@ class Reverse:
             else:
                 grads.append(N.name(self.b(var)))
         return Result(self.fwd_block(steps), rev, output, seed, grads)
+
+
+def _rule_fn_name(fn, rule):
+    name = getattr(fn, "__name__", "<lambda>")
+    if name != "<lambda>":
+        return name
+    base = rule.name.split(".")[-1] if rule is not None else "rule"
+    return base + "_vjp"
 
 
 def _fresh(expr):

@@ -40,6 +40,8 @@ _FORBIDDEN_CALLS = {
 def check(source, local_names=()):
     """Raise UnsupportedSyntaxError for the first unsupported construct."""
     errors = []
+    if isinstance(source.node, gast.AsyncFunctionDef):
+        raise unsupported(source.node, source, *_ADVICE[gast.AsyncFunctionDef])
     for node in gast.walk(source.node):
         if node is source.node:
             continue

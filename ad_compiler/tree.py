@@ -10,6 +10,8 @@ import numpy as np
 
 from runtime.helpers import Struct
 
+from .errors import ADError
+
 
 def finish(x, g):
     """Turn a raw gradient ``g`` of the argument ``x`` into its user-facing form."""
@@ -34,8 +36,10 @@ def _array_grad(x, g):
         return np.zeros_like(x)
     g = np.asarray(g)
     if g.shape != x.shape:
-        g = np.broadcast_to(g, x.shape)
-    if not g.flags.writeable or g.base is not None and not g.flags.owndata:
+        raise ADError("internal error: the gradient of an argument of shape %s has shape %s; "
+                      "a rule returned a cotangent of the wrong shape (check custom "
+                      "@adjoint rules)" % (x.shape, g.shape))
+    if not g.flags.writeable or not g.flags.owndata:
         g = g.copy()
     return g
 

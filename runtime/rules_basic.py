@@ -8,8 +8,8 @@ import math
 import operator
 
 from .helpers import broadcast_like, iter_sequence, log, sum_jvp, sum_vjp, unbroadcast
-from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defvjp,
-                       nondifferentiable)
+from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
+                       defvjp, defvjp_all, nondifferentiable)
 
 # ---------------------------------------------------------------- operators
 
@@ -54,6 +54,31 @@ nondifferentiable(builtins.len, builtins.range, builtins.isinstance, builtins.in
                   builtins.hash, builtins.str, builtins.repr, builtins.callable,
                   builtins.hasattr, builtins.any, builtins.all, builtins.enumerate,
                   builtins.sorted, out="const")
+
+
+def extreme_vjp(g, ans, *args, **kwargs):
+    """Gradients of ``max``/``min``: the winner gets ``g``, ties share it."""
+    items = list(args[0]) if len(args) == 1 else list(args)
+    winners = [v == ans for v in items]
+    share = g / sum(winners)
+    grads = [share if w else 0.0 for w in winners]
+    if len(args) == 1:
+        return (type(args[0])(grads) if isinstance(args[0], (list, tuple)) else grads,)
+    return tuple(grads)
+
+
+def extreme_jvp(tangents, ans, *args, **kwargs):
+    """Tangent of ``max``/``min``: the (mean) tangent of the winners."""
+    items = list(args[0]) if len(args) == 1 else list(args)
+    ds = list(tangents[0]) if len(args) == 1 else list(tangents)
+    chosen = [0.0 if d is None else d for v, d in zip(items, ds) if v == ans]
+    return sum(chosen) / len(chosen)
+
+
+defvjp_all(builtins.max, extreme_vjp, out=SCALAR)
+defjvp_all(builtins.max, extreme_jvp)
+defvjp_all(builtins.min, extreme_vjp, out=SCALAR)
+defjvp_all(builtins.min, extreme_jvp)
 
 
 def sign(x):
