@@ -220,7 +220,6 @@ defjvp(tensordot_vjp_b, lambda d, ans, g, a, b, axes=2: tensordot_vjp_b(d, a, b,
        lambda d, ans, g, a, b, axes=2: tensordot_vjp_b(g, d, b, axes), None)
 
 
-
 def inner_vjp_a(g, a, b):
     """The cotangent of ``a`` in ``inner(a, b)``: tensordot(a, b, (-1, -1)), or a product."""
     if xp.ndim(a) == 0 or xp.ndim(b) == 0:
@@ -295,9 +294,9 @@ def diagonal_vjp(g, a, offset=0, axis1=0, axis2=1):
     shape = xp.shape(a)
     ax1, ax2 = axis1 % len(shape), axis2 % len(shape)
     n1, n2 = shape[ax1], shape[ax2]
-    i = range(max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2)))
-    rows, cols = ([k for k in i], [k + offset for k in i]) if offset >= 0 else \
-        ([k - offset for k in i], [k for k in i])
+    first_row, first_col = (0, offset) if offset >= 0 else (-offset, 0)
+    n = max(0, min(n1 - first_row, n2 - first_col))
+    rows, cols = list(range(first_row, first_row + n)), list(range(first_col, first_col + n))
     rest = [s for k, s in enumerate(shape) if k not in (ax1, ax2)]
     out = xp.zeros_like(g, shape=tuple(rest) + (n1, n2))
     out[..., rows, cols] = g
@@ -384,7 +383,7 @@ defjvp(numpy.linalg.solve, lambda d, ans, a, b: -xp.linalg.solve(a, xp.matmul(d,
 def norm_power(ord, x, axis):
     """The p of the p-norm ``linalg.norm`` computes, or NotImplementedError."""
     ndim = xp.ndim(x)
-    matrix = (axis is None and ndim == 2) or (isinstance(axis, tuple) and len(axis) == 2)
+    matrix = (axis is None and ndim == 2) or (isinstance(axis, (tuple, list)) and len(axis) == 2)
     if ord is None or (ord == "fro" and matrix):
         return 2.0
     if not matrix and not isinstance(ord, str) and 1 <= ord < numpy.inf:
