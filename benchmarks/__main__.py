@@ -1,0 +1,73 @@
+"""Benchmark CLI: ratios to hand-written NumPy, measured side by side.
+
+    python -m benchmarks                 # all workloads
+    python -m benchmarks poly mlp        # some of them
+    python -m benchmarks --record        # also write benchmarks/RESULTS.md
+
+Peers (autograd, jax, torch) are included when installed
+(``pip install -e '.[peers]'``).
+"""
+import argparse
+import os
+import platform
+import sys
+
+import numpy as np
+
+from . import workloads
+from .harness import compare, fmt_time
+
+WORKLOADS = {
+    "poly": workloads.workload_poly,
+    "mlp64": lambda: workloads.workload_mlp(np.float64),
+    "mlp32": lambda: workloads.workload_mlp(np.float32),
+}
+
+
+def run(names, rounds):
+    lines = []
+    for name in names:
+        reference, contenders, note = WORKLOADS[name]()
+        ref_time, results = compare(reference, contenders, rounds=rounds)
+        lines.append("### %s: %s" % (name, note))
+        lines.append("")
+        lines.append("| contender | median ratio to hand-written | median time |")
+        lines.append("|---|---|---|")
+        lines.append("| hand-written NumPy | 1.00x | %s |" % fmt_time(ref_time))
+        for cname, (ratio, t) in results.items():
+            lines.append("| %s | %.2fx | %s |" % (cname, ratio, fmt_time(t)))
+        lines.append("")
+        print("\n".join(lines[-(len(results) + 5):]), flush=True)
+    times = workloads.codegen_times()
+    text = ("### codegen: first-call gradient of a 20-line function\n\n"
+            "median %s, best %s, worst %s over %d runs\n"
+            % (fmt_time(times[len(times) // 2]), fmt_time(times[0]), fmt_time(times[-1]),
+               len(times)))
+    print(text)
+    lines.append(text)
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workloads", nargs="*", choices=sorted(WORKLOADS) + [[]],
+                        default=[], help="which workloads (default: all)")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--record", action="store_true",
+                        help="write the results to benchmarks/RESULTS.md")
+    opts = parser.parse_args(argv)
+    names = opts.workloads or list(WORKLOADS)
+    body = run(names, opts.rounds)
+    if opts.record:
+        header = ("# Benchmark results\n\nMedians of per-round ratios to hand-written NumPy, "
+                  "one process, `python -m benchmarks --record` on %s, Python %s, NumPy %s, "
+                  "%d CPU cores.\n\n" % (platform.machine(), platform.python_version(),
+                                          np.__version__, os.cpu_count()))
+        with open(os.path.join(os.path.dirname(__file__), "RESULTS.md"), "w") as fh:
+            fh.write(header + body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
