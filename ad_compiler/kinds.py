@@ -119,7 +119,8 @@ def rule_output(rule, args, keywords):
         return array(None)
     if out == registry.REDUCE:
         axis = keywords.get("axis", args[1] if len(args) > 1 else None)
-        if axis is None or axis == CONST:   # no axis, or axis=None
+        keep = "keepdims" in keywords or len(args) > 3
+        if (axis is None or axis == CONST) and not keep:   # no axis, or axis=None
             return SCALAR
         return array(None)
     if out == "const":

@@ -104,3 +104,16 @@ def loaded_names(node):
 
 def copy(node):
     return _copy.deepcopy(node)
+
+
+def index_value(index, slice_name="slice"):
+    """An index as an ordinary expression: ``1:3`` becomes ``slice(1, 3, None)``.
+
+    Subscripts may contain slices, call arguments may not.
+    """
+    if isinstance(index, gast.Slice):
+        return call(name(slice_name), [_copy.deepcopy(p) if p is not None else const(None)
+                                       for p in (index.lower, index.upper, index.step)])
+    if isinstance(index, gast.Tuple):
+        return tuple_([index_value(e, slice_name) for e in index.elts])
+    return _copy.deepcopy(index)

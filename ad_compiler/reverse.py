@@ -173,6 +173,10 @@ class Reverse:
             code.append(N.assign(self.b(var), N.call(N.attribute(self.b(var), "copy")), like))
         return code
 
+    def index(self, index):
+        """An index usable as a call argument (slices become ``slice(...)``)."""
+        return N.index_value(index, self.externs.ref(slice, "slice"))
+
     def kill(self, var):
         self.adj[var] = Adj()
 
@@ -313,6 +317,7 @@ class Reverse:
         if rule.vjp_all is not None:
             return self.apply_vjp_all(rule, var, call, s)
         params = C.template_params(rule)
+        self.check_arguments(rule, call, params, s)
         g = N.name(self.b(var))
         vjps = self.choose(rule, call)
         contributions = []
@@ -332,6 +337,18 @@ class Reverse:
         for target, expr in contributions:
             code += self.accumulate(target, expr, _fresh(expr), like=s)
         return code
+
+    def check_arguments(self, rule, call, params, s):
+        """A rule must name every argument it is given, or it may ignore one silently."""
+        unknown = [k for k in call.keywords if k is None or k not in params]
+        extra = len(call.args) > len(params)
+        if unknown or extra:
+            what = ("keyword '%s'" % unknown[0]) if unknown and unknown[0] else \
+                ("%d positional arguments" % len(call.args) if extra else "**kwargs")
+            raise NoAdjointError("%s: the rule for %s does not handle %s; pass it in the "
+                                 "form the rule names (%s), or register a rule that takes it "
+                                 "with @adjoint(%s)" % (located(s, self.ctx.source), rule.name,
+                                                        what, ", ".join(params), rule.name))
 
     def choose(self, rule, call):
         arg_kinds = [self.atom_kind(a) for a in call.args]
@@ -388,9 +405,9 @@ class Reverse:
             expr = instantiate(rule.vjps[0].fn, {"g": g, "ans": N.name(var), "x": base},
                                self.externs)
             return code + self.accumulate(base.id, expr, _fresh(expr), like=s)
-        expr = N.call(self.rt(H.add_field), [self.b(base.id) if self.state(base.id).state
-                                             != ZERO else N.const(None),
-                                             N.const(value.attr), g])
+        expr = N.call(self.rt(H.add_attr), [self.b(base.id) if self.state(base.id).state
+                                            != ZERO else N.const(None),
+                                            base, N.const(value.attr), g])
         a = self.state(base.id)
         a.state, a.owned = MAYBE, False
         return [N.assign(self.b(base.id), expr, s)]
@@ -410,10 +427,10 @@ class Reverse:
                                          s))
             else:
                 code.append(N.expr_stmt(N.call(self.rt(H.scatter_add),
-                                               [self.b(base.id), index, g]), s))
+                                               [self.b(base.id), self.index(index), g]), s))
             return code
         prev = self.b(base.id) if self.state(base.id).state != ZERO else N.const(None)
-        expr = N.call(self.rt(H.add_item), [prev, base, index, g])
+        expr = N.call(self.rt(H.add_item), [prev, base, self.index(index), g])
         a = self.state(base.id)
         a.state, a.owned = SET, False
         return code + [N.assign(self.b(base.id), expr, s)]
@@ -474,9 +491,9 @@ class Reverse:
             return code
         code += self.materialize(var, s)
         if self.is_active(value):
-            g = N.call(self.rt(H.item), [bvar, copy.deepcopy(index)])
+            g = N.call(self.rt(H.item), [bvar, self.index(index)])
             code += self.accumulate(value.id, g, False, maybe_none=True, like=s)
-        cleared = N.call(self.rt(H.clear_item), [bvar, copy.deepcopy(index)])
+        cleared = N.call(self.rt(H.clear_item), [bvar, self.index(index)])
         code.append(N.assign(bvar, cleared, s))
         self.state(var).owned = False
         return code

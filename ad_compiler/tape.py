@@ -114,8 +114,7 @@ class Tape:
 
 
 def _index_expr(index):
-    import copy
-    return copy.deepcopy(index)
+    return N.index_value(index)
 
 
 def _markers(stmts):

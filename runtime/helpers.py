@@ -167,6 +167,27 @@ def field(g, name):
     return getattr(g, name, None)
 
 
+def add_attr(bx, x, name, g):
+    """Accumulate the gradient ``g`` of ``x.name``, for ``x`` of any type.
+
+    Arrays use their attribute rules (``.T``, ``.real``); objects get a
+    :class:`Struct` of attribute gradients.
+    """
+    if g is None:
+        return bx
+    if isinstance(x, (np.ndarray, np.generic)):
+        from . import registry
+        rule = registry.lookup_attr(type(x), name)
+        if rule is not None and rule.nondiff:
+            return bx
+        if rule is None or rule.vjps is None:
+            from ad_compiler.errors import NoAdjointError
+            raise NoAdjointError("no adjoint for attribute ndarray.%s; register one with "
+                                 "registry.defattr(numpy.ndarray, %r, vjp=...)" % (name, name))
+        return add(bx, rule.vjps[0](g, getattr(x, name), x))
+    return add_field(bx, name, g)
+
+
 def add_field(bx, name, g):
     """Accumulate the gradient ``g`` of ``x.name`` into ``bx``."""
     if g is None:

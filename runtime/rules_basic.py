@@ -7,7 +7,8 @@ import builtins
 import math
 import operator
 
-from .helpers import broadcast_like, iter_sequence, log, sum_jvp, sum_vjp, unbroadcast
+from .helpers import (add_attr, broadcast_like, iter_sequence, log, sum_jvp, sum_vjp,
+                      unbroadcast)
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
                        defvjp, defvjp_all, nondifferentiable)
 

@@ -163,3 +163,19 @@ def test_attribute_mutation_of_differentiated_value_is_rejected():
 def test_not_callable():
     with pytest.raises(ADError, match="not callable"):
         gradient(3.0, 1.0)
+
+
+def test_rule_that_does_not_name_a_keyword_is_an_error_not_a_silent_drop():
+    def f(x):
+        return np.sum(np.sin(x, out=None))
+
+    with pytest.raises(NoAdjointError) as e:
+        gradient(f, np.ones(3))
+    assert "does not handle keyword 'out'" in str(e.value)
+    assert "test_errors.py:%d" % line_of(f, "np.sin(x, out=None)") in str(e.value)
+
+
+def test_keepdims_reduction_is_not_mistaken_for_a_scalar():
+    from ad_compiler import NonScalarOutputError
+    with pytest.raises(NonScalarOutputError, match=r"shape \(1,\)"):
+        gradient(lambda x: np.sum(x, keepdims=True) * 2.0, np.ones(3))
