@@ -10,7 +10,6 @@ adjoint can index the sequence it walked.
 User variable names are kept (closures depend on them); only temporaries
 are new, named by :class:`~ad_compiler.naming.Namer`.
 """
-import copy
 
 import gast
 
@@ -77,7 +76,7 @@ class Normaliser:
             index = self.index(t.slice, out)
             old = self.temp(N.subscript(base, index), out, s)
             new = self.temp(gast.BinOp(left=old, op=s.op, right=self.atom(s.value, out)), out, s)
-            out.append(N.assign(N.subscript(base, copy.deepcopy(index), store=True), new, s))
+            out.append(N.assign(N.subscript(base, N.copy(index), store=True), new, s))
         else:
             old = self.temp(N.attribute(base, t.attr), out, s)
             new = self.temp(gast.BinOp(left=old, op=s.op, right=self.atom(s.value, out)), out, s)
@@ -392,8 +391,8 @@ class Normaliser:
 
 
 def _rename(node, renames):
-    node = copy.deepcopy(node)
-    for n in gast.walk(node):
+    node = N.copy(node)
+    for n in N.walk(node):
         if isinstance(n, gast.Name) and n.id in renames:
             n.id = renames[n.id]
     return node
@@ -440,7 +439,7 @@ def local_names(fn):
 
 def normalise(source, namer, externs, is_module):
     """Return a copy of ``source.node`` in A-normal form."""
-    fn = copy.deepcopy(source.node)
+    fn = N.copy(source.node)
     norm = Normaliser(namer, externs, local_names(fn), is_module)
     fn.body = norm.block(fn.body)
     return fn

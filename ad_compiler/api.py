@@ -79,7 +79,7 @@ class Plan:
     """
 
     __slots__ = ("compiled", "fn", "code", "globals", "lead", "n", "guards", "wrt",
-                 "slots", "posts", "checked", "cell_guards", "bind", "items")
+                 "slots", "posts", "cell_guards", "bind", "items", "assumes")
 
     def __init__(self, target, args, wrt, options):
         cells, values = target.inputs(args)
@@ -106,10 +106,10 @@ class Plan:
         simple = len(values) == len(args) + len(target.lead) and \
             not (target.func.__code__.co_flags & 0x0C)
         self.bind = None if simple else target.func
-        self.checked = bool(self.compiled.assumptions) or not simple
+        self.assumes = bool(self.compiled.assumptions)
 
     def matches(self, fn, args):
-        if len(args) != self.n or self.checked:
+        if len(args) != self.n or (self.assumes and not self.compiled.valid()):
             return False
         if fn is not self.fn and not (type(fn) is types.FunctionType
                                       and fn.__code__ is self.code
@@ -154,12 +154,12 @@ def _specialize(plan, single):
     match the plan (then the general path runs).  It re-reads closure cells
     on every call.
     """
-    if plan.checked:
+    if plan.bind is not None:
         return None
     names = ["a%d" % i for i in range(plan.n)]
     env = {"_g": plan.compiled.grad, "_float": float, "_nd": np.ndarray, "_G": plan.globals,
-           "_code": plan.code, "_lead": plan.lead}
-    tests = []
+           "_code": plan.code, "_lead": plan.lead, "_valid": plan.compiled.valid}
+    tests = ["_valid()"] if plan.assumes else []
     cells = len(plan.code.co_freevars) if plan.code is not None else 0
     values = names + ["_cl[%d].cell_contents" % j for j in range(cells)]
     for i, (v, g) in enumerate(zip(values, plan.guards + plan.cell_guards)):

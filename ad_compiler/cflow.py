@@ -9,7 +9,6 @@ iteration then simply mirrors the branches its forward iteration took.
 * ``if c: break`` followed by more code becomes ``if c: break else:
   <the rest>``.
 """
-import copy
 
 import gast
 
@@ -133,7 +132,7 @@ def structure_jumps(stmts):
                 gast.FunctionDef,) + _LOOPS):
             rest = stmts[i + 1:]
             jumps = (gast.Break, gast.Continue)
-            body = s.body + ([] if _always_exits(s.body, jumps) else copy.deepcopy(rest))
+            body = s.body + ([] if _always_exits(s.body, jumps) else N.copy(rest))
             orelse = s.orelse + ([] if _always_exits(s.orelse, jumps) else rest)
             s.body = structure_jumps(body)
             s.orelse = structure_jumps(orelse)

@@ -28,12 +28,21 @@ INDENT = "    "
 
 def unparse(node):
     """Source text for one gast or ast node."""
-    tree = gast.gast_to_ast(node) if isinstance(node, gast.AST) else node
-    ast.fix_missing_locations(tree)
+    tree = _to_ast(node) if type(node).__module__.startswith("gast") else node
     if sys.version_info >= (3, 9):
         return ast.unparse(tree)
     import astunparse                           # pragma: no cover - Python 3.8
     return astunparse.unparse(tree).strip()
+
+
+def _to_ast(node):
+    """gast to ast; statements the compiler made have no line (``None``: no comment)."""
+    tree = gast.gast_to_ast(node)
+    for n in ast.walk(tree):
+        if "lineno" in n._attributes and getattr(n, "lineno", None) is None:
+            n.lineno = None
+            n.end_lineno = None
+    return tree
 
 
 class Printer:
@@ -62,11 +71,11 @@ class Printer:
 
     def stmt(self, s, depth):
         pad = INDENT * depth
-        if isinstance(s, gast.If):
+        if isinstance(s, ast.If):
             self.comment(s, depth)
             self.lines.append(pad + "if %s:" % unparse(s.test))
             self.block(s.body, depth + 1)
-            while (len(s.orelse) == 1 and isinstance(s.orelse[0], gast.If)
+            while (len(s.orelse) == 1 and isinstance(s.orelse[0], ast.If)
                    and getattr(s.orelse[0], "lineno", None) == getattr(s, "lineno", None)):
                 s = s.orelse[0]
                 self.lines.append(pad + "elif %s:" % unparse(s.test))
@@ -74,15 +83,15 @@ class Printer:
             if s.orelse:
                 self.lines.append(pad + "else:")
                 self.block(s.orelse, depth + 1)
-        elif isinstance(s, gast.For):
+        elif isinstance(s, ast.For):
             self.comment(s, depth)
             self.lines.append(pad + "for %s in %s:" % (unparse(s.target), unparse(s.iter)))
             self.block(s.body, depth + 1)
-        elif isinstance(s, gast.While):
+        elif isinstance(s, ast.While):
             self.comment(s, depth)
             self.lines.append(pad + "while %s:" % unparse(s.test))
             self.block(s.body, depth + 1)
-        elif isinstance(s, gast.FunctionDef) and getattr(s, "generated", False):
+        elif isinstance(s, ast.FunctionDef) and getattr(s, "generated", False):
             self.lines.append(pad + "def %s(%s):" % (s.name, unparse(s.args)))
             self.last = None
             self.block(s.body, depth + 1)
@@ -114,7 +123,9 @@ def render(functions, externs, header, filename):
     printer.lines.append("def _factory(%s):" % ", ".join(names))
     for fdef in functions:
         printer.last = None
-        printer.stmt(fdef, 1)
+        tree = _to_ast(fdef)
+        tree.generated = True
+        printer.stmt(tree, 1)
     result = ", ".join(f.name for f in functions)
     printer.lines.append(INDENT + "return " + result + ("," if len(functions) == 1 else ""))
     return "\n".join(printer.lines) + "\n"

@@ -168,7 +168,7 @@ def assemble(result, ctx, fn):
 def _residuals(fwd, bwd, ctx, exclude):
     defined = set(ctx.inputs)
     for s in fwd:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 defined.add(n.id)
     loaded = set()

@@ -75,7 +75,7 @@ def instantiate(fn, values, externs, scale=None, kind_of=None):
     ``unbroadcast`` calls whose shapes provably match.
     """
     p = parsed(fn)
-    body = copy.deepcopy(p.body)
+    body = N.copy(p.body)
     params = set(p.params)
     subst = {}
     for name in p.params:
@@ -85,15 +85,23 @@ def instantiate(fn, values, externs, scale=None, kind_of=None):
             v = p.defaults[name]
             subst[name] = N.const(v) if _literal(v) else N.name(externs.ref(v, "_" + name))
     renames = {}
-    for node in gast.walk(body):
+    for node in N.walk(body):
         if isinstance(node, gast.Name) and node.id not in params and node.id not in renames:
             obj = p.globals[node.id] if node.id in p.globals else _builtin(node.id)
             renames[node.id] = (externs.ref(obj, _preferred_name(obj, node.id)), obj)
-    body = _Substitute(subst, renames).visit(body)
+    def substitute(node):
+        if node.__class__ is gast.Name:
+            if node.id in subst:
+                return N.copy(subst[node.id])
+            if node.id in renames:
+                return N.name(renames[node.id][0])
+        return node
+
+    body = N.transform(body, substitute)
     if kind_of is not None:
         body = simplify_unbroadcast(body, externs, kind_of)
     if scale is not None:
-        body = gast.BinOp(left=copy.deepcopy(scale), op=gast.Mult(), right=body)
+        body = gast.BinOp(left=N.copy(scale), op=gast.Mult(), right=body)
     return body
 
 
@@ -102,37 +110,19 @@ def _builtin(name):
     return getattr(builtins, name)
 
 
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, subst, renames):
-        self.subst = subst
-        self.renames = renames
-
-    def visit_Name(self, node):
-        if node.id in self.subst:
-            return copy.deepcopy(self.subst[node.id])
-        if node.id in self.renames:
-            return N.name(self.renames[node.id][0])
-        return node
-
-
 def simplify_unbroadcast(expr, externs, kind_of):
     """Drop ``unbroadcast(e, x)`` where ``e`` provably has ``x``'s shape."""
     ub = externs.by_id.get(id(helpers.unbroadcast))
     if ub is None:
         return expr
 
-    def env(name):
-        return kind_of(name)
+    def simplify(node):
+        if (node.__class__ is gast.Call and node.func.__class__ is gast.Name
+                and node.func.id == ub and len(node.args) == 2
+                and node.args[1].__class__ is gast.Name):
+            if K.same_shape(K.expr_kind(node.args[0], kind_of, externs),
+                            kind_of(node.args[1].id)):
+                return node.args[0]
+        return node
 
-    class Simplify(gast.NodeTransformer):
-        def visit_Call(self, node):
-            self.generic_visit(node)
-            if (isinstance(node.func, gast.Name) and node.func.id == ub and len(node.args) == 2
-                    and isinstance(node.args[1], gast.Name)):
-                ke = K.expr_kind(node.args[0], env, externs)
-                kx = kind_of(node.args[1].id)
-                if K.same_shape(ke, kx):
-                    return node.args[0]
-            return node
-
-    return Simplify().visit(expr)
+    return N.transform(expr, simplify)

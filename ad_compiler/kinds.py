@@ -81,6 +81,10 @@ def constant_kind(v):
 
 def _broadcast(kinds):
     kinds = [k for k in kinds if k is not None]
+    # Constants (shape entries, lengths, flags) combine like scalars.
+    if kinds and all(k == CONST for k in kinds):
+        return CONST
+    kinds = [k for k in kinds if k != CONST] or [SCALAR]
     if any(k.tag == "other" for k in kinds):
         return OTHER
     arrays = [k for k in kinds if k.tag == "array"]
@@ -236,6 +240,8 @@ class KindInference:
 
     def subscript(self, e):
         base = self.atom(e.value)
+        if base == CONST:
+            return CONST                  # x.shape[0], a range's item...
         if not is_array(base):
             return OTHER
         elts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]

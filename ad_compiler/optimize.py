@@ -4,47 +4,75 @@
 * copy propagation: ``ba = bz`` followed by uses of ``ba``;
 * folding: a temporary used once is substituted into its use, so
   ``_t1 = x ** 2; _t2 = 3 * _t1`` reads ``_t2 = 3 * x ** 2``;
+* accumulations: ``a = e1; a = a + e2`` becomes ``a = e1 + e2``;
 * constants: ``1.0 * 3`` is ``3.0``, ``e * 1.0`` is ``e``, ``x ** 1`` is ``x``.
 
 Only compiler-made names (temporaries and adjoints) are ever renamed or
 folded away: user variables keep their names because nested functions
 may read them.  Nothing is moved into a loop, across a statement that
 writes a name it reads, or across a call that may have side effects.
+
+Each pass reports whether it changed anything; per-statement facts
+(names read, written and mutated in place) are computed once per pass.
 """
-import copy
 import operator
 
 import gast
 
-from runtime import helpers as H
-
 from . import nodes as N
 
 _PURE_HELPERS = frozenset(["len", "range", "min", "max", "float", "int", "abs", "sum",
-                           "isinstance", "list", "tuple"])
+                           "isinstance", "list", "tuple", "slice"])
 _IMPURE_HELPERS = frozenset(["call_fwd", "call_bwd", "restore_region", "scatter_add", "seed"])
+_PURE_METHODS = frozenset(["copy", "sum", "reshape", "transpose", "conj", "astype"])
+_MUTATORS = frozenset(["append", "pop", "extend"])
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow}
+_BLOCKS = ("body", "orelse")
 
 
 def optimize(fdef, ctx):
     """Optimise one generated FunctionDef in place and return it."""
     opt = Optimizer(fdef, ctx)
-    for _ in range(6):
-        before = N.names_in(fdef), _count(fdef)
-        opt.constants()
-        opt.copies(fdef.body)
-        opt.fold(fdef.body)
-        opt.merge_accumulations(fdef.body)
-        opt.round_trips(fdef.body)
-        fdef.body = opt.dce(fdef.body, set())
-        if (N.names_in(fdef), _count(fdef)) == before:
+    for _ in range(8):
+        changed = opt.constants()
+        for step in (opt.copies, opt.fold, opt.merge_accumulations, opt.round_trips, opt.dce):
+            opt.new_pass()
+            changed = step(fdef.body) or changed
+        if not changed:
             break
     return fdef
 
 
-def _count(node):
-    return sum(1 for _ in gast.walk(node))
+class Facts:
+    """What one statement (with everything nested in it) reads, writes, mutates."""
+
+    __slots__ = ("loads", "stores", "mutated")
+
+    def __init__(self, stmt):
+        self.loads = {}
+        self.stores = {}
+        self.mutated = set()
+        for n in N.walk(stmt):
+            cls = n.__class__
+            if cls is gast.Name:
+                if n.ctx.__class__ is gast.Load:
+                    self.loads[n.id] = self.loads.get(n.id, 0) + 1
+                else:
+                    self.stores[n.id] = self.stores.get(n.id, 0) + 1
+            elif cls is gast.Subscript and n.ctx.__class__ is gast.Store:
+                if n.value.__class__ is gast.Name:
+                    self.mutated.add(n.value.id)
+            elif cls is gast.AugAssign and n.target.__class__ is gast.Name:
+                self.mutated.add(n.target.id)
+                self.stores[n.target.id] = self.stores.get(n.target.id, 0) + 1
+            elif (cls is gast.Call and n.func.__class__ is gast.Attribute
+                  and n.func.value.__class__ is gast.Name and n.func.attr in _MUTATORS):
+                self.mutated.add(n.func.value.id)
+
+    @property
+    def touched(self):
+        return self.stores.keys() | self.mutated
 
 
 class Optimizer:
@@ -52,363 +80,330 @@ class Optimizer:
         self.fdef = fdef
         self.ctx = ctx
         self.user = set(ctx.inputs) | set(ctx.resolver.locals)
+        self.adjoints = {v for (p, _), v in ctx.namer.derived.items() if p == "b"}
         self.pure_names = {name for name, obj in ctx.externs.bound.items()
-                           if _is_pure(obj, name)}
+                           if _is_pure(obj)}
+        self.uses = {}
+        self.counts = {}
 
-    # ------------------------------------------------------------ facts
+    def new_pass(self):
+        """Recount uses and assignments from the (cached) facts of each statement."""
+        self.uses, self.counts = {}, {p.id: 1 for p in self.fdef.args.args}
+        for s in self.fdef.body:
+            f = self.facts(s)
+            for k, v in f.loads.items():
+                self.uses[k] = self.uses.get(k, 0) + v
+            for k, v in f.stores.items():
+                self.counts[k] = self.counts.get(k, 0) + v
+
+    @staticmethod
+    def facts(stmt):
+        """Facts of a statement, cached on it until :meth:`changed` is called."""
+        f = stmt.__dict__.get("_facts")
+        if f is None:
+            f = stmt._facts = Facts(stmt)
+        return f
+
+    @staticmethod
+    def changed(stmt):
+        stmt._facts = None
+
+    def nested(self, s, step):
+        """Run ``step`` on the blocks of ``s``; stale facts of ``s`` if they change."""
+        changed = False
+        if s.__class__ is gast.FunctionDef:
+            return False
+        for field in _BLOCKS:
+            block = getattr(s, field, None)
+            if block.__class__ is list:
+                changed = step(block) | changed
+        if changed:
+            self.changed(s)
+        return changed
 
     def ours(self, name):
         """A compiler-made name (safe to rename or fold away)."""
-        return name not in self.user and (name.startswith("_") or self._is_adjoint(name))
-
-    def _is_adjoint(self, name):
-        return any(v == name for (p, _), v in self.ctx.namer.derived.items() if p == "b")
+        return name not in self.user and (name.startswith("_") or name in self.adjoints)
 
     def pure(self, expr):
-        for n in gast.walk(expr):
-            if isinstance(n, gast.Call):
+        for n in N.walk(expr):
+            cls = n.__class__
+            if cls is gast.Call:
                 f = n.func
-                if isinstance(f, gast.Name) and f.id in self.pure_names:
+                if f.__class__ is gast.Name and f.id in self.pure_names:
                     continue
                 if _module_call(f, self.ctx):
                     continue
-                if isinstance(f, gast.Attribute) and f.attr in ("copy", "sum", "reshape",
-                                                                "transpose", "conj"):
+                if f.__class__ is gast.Attribute and f.attr in _PURE_METHODS:
                     continue
                 return False
-            if isinstance(n, (gast.Lambda, gast.NamedExpr)):
+            if cls is gast.Lambda or cls is gast.NamedExpr:
                 return False
         return True
 
     # ------------------------------------------------------------ dead code
 
-    def dce(self, stmts, live_out):
+    def dce(self, stmts, live_out=frozenset()):
+        """Remove pure assignments to dead names; True if anything went."""
+        changed = False
         out = []
         live = set(live_out)
         for s in reversed(stmts):
             if self._dead(s, live):
+                changed = True
                 continue
-            s = self._dce_inside(s, live)
+            inner = False
+            if s.__class__ is gast.If:
+                inner = self.dce(s.body, live) | self.dce(s.orelse, live)
+                if not s.body and not s.orelse:
+                    changed = True
+                    continue
+                s.body = s.body or [gast.Pass()]
+            elif s.__class__ in (gast.For, gast.While):
+                inner = self.dce(s.body, self._loop_live(s, live))
+                s.body = s.body or [gast.Pass()]
+            if inner:
+                self.changed(s)
+                changed = True
             out.append(s)
             live = self._transfer(s, live)
         out.reverse()
-        return out
+        stmts[:] = out
+        return changed
 
     def _dead(self, s, live):
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+        cls = s.__class__
+        if cls is gast.Assign and s.targets[0].__class__ is gast.Name:
             return s.targets[0].id not in live and self.pure(s.value)
-        if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
+        if cls is gast.AugAssign and s.target.__class__ is gast.Name:
             return s.target.id not in live and self.ours(s.target.id) and self.pure(s.value)
-        return False
-
-    def _dce_inside(self, s, live):
-        if isinstance(s, gast.If):
-            s.body = self.dce(s.body, live) or []
-            s.orelse = self.dce(s.orelse, live) or []
-            if not s.body and not s.orelse:
-                return gast.Pass()
-        elif isinstance(s, (gast.For, gast.While)):
-            loop_live = self._loop_live(s, live)
-            s.body = self.dce(s.body, loop_live) or [gast.Pass()]
-        return s
+        return cls is gast.Pass
 
     def _loop_live(self, s, live):
-        current = set(live)
+        """Live at the end of a loop body: after the loop, or in the next iteration."""
+        current = set(live) | N.loaded_names(_header(s))
         for _ in range(10):
-            inner = self._live(s.body, current)
-            new = current | inner
+            new = current | self._live_in(s.body, current)
             if new == current:
                 break
             current = new
         return current
 
-    def _live(self, stmts, live):
-        live = set(live)
+    def _live_in(self, stmts, live):
         for s in reversed(stmts):
             live = self._transfer(s, live)
         return live
 
     def _transfer(self, s, live):
-        if isinstance(s, gast.If):
-            return self._live(s.body, live) | self._live(s.orelse, live) | \
-                N.loaded_names(s.test)
-        if isinstance(s, (gast.For, gast.While)):
-            loop_live = self._loop_live(s, live)
-            reads = N.loaded_names(s.iter) if isinstance(s, gast.For) else set()
-            return loop_live | reads | live
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+        cls = s.__class__
+        if cls is gast.Assign and s.targets[0].__class__ is gast.Name:
             return (live - {s.targets[0].id}) | N.loaded_names(s.value)
-        if isinstance(s, gast.Pass):
-            return live
-        return live | N.loaded_names(s)
+        if cls is gast.If:
+            return self._live_in(s.body, live) | self._live_in(s.orelse, live) | \
+                N.loaded_names(s.test)
+        if cls is gast.For or cls is gast.While:
+            return self._loop_live(s, live) | live
+        return live | set(self.facts(s).loads)
 
     # ------------------------------------------------------------ copies
 
     def copies(self, stmts):
-        counts = _assign_counts(self.fdef)
-        uses = _use_counts(self.fdef)
-        self._copies(stmts, counts, uses)
-
-    def _copies(self, stmts, counts, uses):
+        changed = False
         i = 0
         while i < len(stmts):
             s = stmts[i]
-            for field in ("body", "orelse"):
-                if isinstance(getattr(s, field, None), list):
-                    self._copies(getattr(s, field), counts, uses)
-            if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                    and isinstance(s.value, (gast.Name, gast.Constant))
-                    and self.ours(s.targets[0].id) and counts.get(s.targets[0].id, 0) == 1):
-                if self._propagate(stmts, i, s.targets[0].id, s.value, uses):
-                    counts[s.targets[0].id] = 0
-                    continue
+            changed = self.nested(s, self.copies) | changed
+            if (s.__class__ is gast.Assign and s.targets[0].__class__ is gast.Name
+                    and s.value.__class__ in (gast.Name, gast.Constant)
+                    and self.ours(s.targets[0].id) and self.counts.get(s.targets[0].id) == 1
+                    and self._propagate(stmts, i, s.targets[0].id, s.value)):
+                self.counts[s.targets[0].id] = 0
+                changed = True
+                continue
             i += 1
+        return changed
 
-    def _propagate(self, stmts, i, a, src, uses):
+    def _propagate(self, stmts, i, a, src):
         """Replace uses of ``a`` (defined by ``a = src`` at ``i``) by ``src``.
 
         Every use must come before anything writes ``src`` or mutates ``a``
         or ``src`` in place; then the copy is deleted.
         """
-        rest = stmts[i + 1:]
-        watched = {a} | ({src.id} if isinstance(src, gast.Name) else set())
+        want = self.uses.get(a, 0)
+        watched = {a} | ({src.id} if src.__class__ is gast.Name else set())
         seen = 0
-        for s in rest:
-            seen += _count_loads(s, a)
-            if seen == uses.get(a, 0):
+        last = i
+        for j in range(i + 1, len(stmts)):
+            if seen == want:
                 break
-            if _writes(s) & watched or _stored_base(s) & watched:
+            f = self.facts(stmts[j])
+            seen += f.loads.get(a, 0)
+            last = j
+            if seen < want and f.touched & watched:
                 return False
-        if seen != uses.get(a, 0):
+            if seen == want and f.mutated & watched:
+                return False
+        if seen != want:
             return False
-        for s in rest:
-            _replace_name(s, a, src)
+        for j in range(i + 1, last + 1):
+            _replace_name(stmts[j], a, src)
+            self.changed(stmts[j])
+        if src.__class__ is gast.Name:
+            self.uses[src.id] = self.uses.get(src.id, 0) + want - 1
         del stmts[i]
         return True
-
-    def _source_stable(self, src, counts):
-        if isinstance(src, gast.Constant):
-            return True
-        return counts.get(src.id, 0) <= 1
 
     # ------------------------------------------------------------ folding
 
     def fold(self, stmts):
-        uses = _use_counts(self.fdef)
-        counts = _assign_counts(self.fdef)
-        self._fold(stmts, uses, counts)
-
-    def _fold(self, stmts, uses, counts):
+        changed = False
         i = 0
         while i < len(stmts):
             s = stmts[i]
-            for field in ("body", "orelse"):
-                if isinstance(getattr(s, field, None), list):
-                    self._fold(getattr(s, field), uses, counts)
-            if self._foldable(s, uses, counts):
+            changed = self.nested(s, self.fold) | changed
+            if self._foldable(s):
                 name = s.targets[0].id
                 j = self._use_site(name, stmts, i, s.value)
                 if j is not None:
                     _replace_name(stmts[j], name, s.value, once=True)
+                    self.changed(stmts[j])
                     del stmts[i]
-                    counts[name] = 0
+                    self.counts[name] = 0
+                    changed = True
                     continue
             i += 1
+        return changed
 
-    def _foldable(self, s, uses, counts):
-        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+    def _foldable(self, s):
+        if not (s.__class__ is gast.Assign and s.targets[0].__class__ is gast.Name):
             return False
         name = s.targets[0].id
-        return (self.ours(name) and counts.get(name, 0) == 1 and uses.get(name, 0) == 1
-                and self.pure(s.value) and not isinstance(s.value, (gast.List, gast.Dict)))
+        return (self.ours(name) and self.counts.get(name) == 1 and self.uses.get(name) == 1
+                and s.value.__class__ not in (gast.List, gast.Dict) and self.pure(s.value))
 
     def _use_site(self, name, stmts, i, expr):
-        reads = N.loaded_names(expr)
+        reads = set(self.facts(stmts[i]).loads)
         for j in range(i + 1, len(stmts)):
             s = stmts[j]
             if name in N.loaded_names(_header(s)):
-                return j if not isinstance(s, (gast.For, gast.While)) else None
-            if name in N.names_in(s):
+                return j if s.__class__ not in (gast.For, gast.While) else None
+            f = self.facts(s)
+            if name in f.loads:
                 return None            # used deeper inside a compound statement
-            if _writes(s) & (reads | {name}) or not self._barrier_free(s, reads):
+            if f.touched & (reads | {name}) or not self._barrier_free(s, reads):
                 return None
         return None
 
     def _barrier_free(self, s, reads):
-        if isinstance(s, (gast.Assign, gast.AugAssign)):
-            value = s.value
-            if _is_pop(value):
+        cls = s.__class__
+        if cls is gast.Assign or cls is gast.AugAssign:
+            if _is_stack_call(s.value, "pop"):
                 return True
-            return self.pure(value) and not (_stored_base(s) & reads)
-        if isinstance(s, gast.Pass):
+            return self.pure(s.value) and not (self.facts(s).mutated & reads)
+        if cls is gast.Pass:
             return True
         # Pushing onto one of our stacks touches nothing an expression reads.
-        return (isinstance(s, gast.Expr) and _is_push(s.value)
-                and not (_stored_base(s) & reads))
+        return cls is gast.Expr and _is_stack_call(s.value, "append") and \
+            not (self.facts(s).mutated & reads)
 
     # ------------------------------------------------------------ accumulations
 
     def merge_accumulations(self, stmts):
         """``a = e1`` then ``a = a + e2`` becomes ``a = e1 + e2``."""
+        changed = False
         i = 0
         while i < len(stmts):
             s = stmts[i]
-            for field in ("body", "orelse"):
-                if isinstance(getattr(s, field, None), list):
-                    self.merge_accumulations(getattr(s, field))
+            changed = self.nested(s, self.merge_accumulations) | changed
             nxt = stmts[i + 1] if i + 1 < len(stmts) else None
             if (_plain_assign(s) and _plain_assign(nxt) and s.targets[0].id == nxt.targets[0].id
-                    and self.ours(s.targets[0].id) and isinstance(nxt.value, gast.BinOp)
-                    and isinstance(nxt.value.op, gast.Add)
-                    and isinstance(nxt.value.left, gast.Name)
+                    and self.ours(s.targets[0].id) and nxt.value.__class__ is gast.BinOp
+                    and nxt.value.op.__class__ is gast.Add
+                    and nxt.value.left.__class__ is gast.Name
                     and nxt.value.left.id == s.targets[0].id
                     and s.targets[0].id not in N.loaded_names(nxt.value.right)):
                 nxt.value.left = s.value
+                self.changed(nxt)
                 del stmts[i]
+                changed = True
                 continue
             i += 1
-
-    # ------------------------------------------------------------ copies back
+        return changed
 
     def round_trips(self, stmts):
         """Drop ``b = a`` when ``a = b`` was the last thing to touch either."""
+        changed = False
         equal = set()
         out = []
         for s in stmts:
-            for field in ("body", "orelse"):
-                if isinstance(getattr(s, field, None), list):
-                    self.round_trips(getattr(s, field))
-            if _plain_assign(s) and isinstance(s.value, gast.Name):
+            changed = self.nested(s, self.round_trips) | changed
+            if _plain_assign(s) and s.value.__class__ is gast.Name:
                 pair = (s.targets[0].id, s.value.id)
                 if (pair[1], pair[0]) in equal or pair[0] == pair[1]:
+                    changed = True
                     continue
-                written = _writes(s) | _stored_base(s)
-                equal = {p for p in equal if not (set(p) & written)}
+                equal = {p for p in equal if not (set(p) & self.facts(s).touched)}
                 equal.add(pair)
                 out.append(s)
                 continue
-            written = _writes(s) | _stored_base(s)
-            if not isinstance(s, (gast.Assign, gast.AugAssign, gast.Expr)):
+            if s.__class__ not in (gast.Assign, gast.AugAssign, gast.Expr):
                 equal = set()
-            equal = {p for p in equal if not (set(p) & written)}
+            touched = self.facts(s).touched
+            equal = {p for p in equal if not (set(p) & touched)}
             out.append(s)
         stmts[:] = out
+        return changed
 
     # ------------------------------------------------------------ constants
 
     def constants(self):
-        simplify = Simplify()
+        any_change = False
         for s in self.fdef.body:
-            simplify.identities = getattr(s, "adjoint", False)
-            simplify.visit(s)
+            simplify = Simplify(getattr(s, "adjoint", False))
+            simplify.statement(s)
+            if simplify.changed:
+                self.changed(s)
+                any_change = True
+        return any_change
 
 
-def _is_push(call):
-    return (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
-            and call.func.attr == "append" and isinstance(call.func.value, gast.Name)
+def _is_stack_call(call, method):
+    return (call.__class__ is gast.Call and call.func.__class__ is gast.Attribute
+            and call.func.attr == method and call.func.value.__class__ is gast.Name
             and call.func.value.id.startswith("_stack"))
-
-
-def _is_pop(call):
-    return (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
-            and call.func.attr == "pop" and isinstance(call.func.value, gast.Name)
-            and call.func.value.id.startswith("_stack"))
-
-
-def _count_loads(node, name):
-    return sum(1 for n in gast.walk(node)
-               if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load))
 
 
 def _plain_assign(s):
-    return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+    return s.__class__ is gast.Assign and s.targets[0].__class__ is gast.Name
 
 
 def _header(s):
     """The part of a statement evaluated before any nested block."""
-    if isinstance(s, gast.If):
+    if s.__class__ in (gast.If, gast.While):
         return s.test
-    if isinstance(s, gast.For):
+    if s.__class__ is gast.For:
         return s.iter
-    if isinstance(s, gast.While):
-        return s.test
     return s
-
-
-def _writes(s):
-    out = set()
-    for n in gast.walk(s):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-            out.add(n.id)
-    return out | _stored_base(s)
-
-
-def _stored_base(s):
-    """Names mutated in place by ``s`` (``x[i] = v``, ``x += v``, ``x.append(v)``)."""
-    out = set()
-    for n in gast.walk(s):
-        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
-            base = n.value
-            if isinstance(base, gast.Name):
-                out.add(base.id)
-        if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
-            out.add(n.target.id)
-        if (isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
-                and isinstance(n.func.value, gast.Name)
-                and n.func.attr in ("append", "pop", "extend")):
-            out.add(n.func.value.id)
-    return out
-
-
-def _mutated_in(name, stmts):
-    return any(name in _stored_base(s) for s in stmts)
-
-
-def _assign_counts(fdef):
-    counts = {}
-    for n in gast.walk(fdef):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param)):
-            counts[n.id] = counts.get(n.id, 0) + 1
-        elif isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
-            counts[n.target.id] = counts.get(n.target.id, 0) + 1
-    return counts
-
-
-def _use_counts(fdef):
-    uses = {}
-    for n in gast.walk(fdef):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-            uses[n.id] = uses.get(n.id, 0) + 1
-    return uses
-
-
-def _uses_within(name, stmts, uses):
-    found = 0
-    for s in stmts:
-        for n in gast.walk(s):
-            if isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load):
-                found += 1
-    return found == uses.get(name, 0)
 
 
 def _replace_name(node, name, value, once=False):
     done = [False]
 
-    class R(gast.NodeTransformer):
-        def visit_Name(self, n):
-            if n.id == name and isinstance(n.ctx, gast.Load) and not (once and done[0]):
-                done[0] = True
-                return copy.deepcopy(value)
-            return n
+    def replace(n):
+        if (n.__class__ is gast.Name and n.id == name and n.ctx.__class__ is gast.Load
+                and not (once and done[0])):
+            done[0] = True
+            return N.copy(value)
+        return n
 
-    R().visit(node)
+    N.transform(node, replace)
 
 
 def _module_call(func, ctx):
     node = func
-    while isinstance(node, gast.Attribute):
+    while node.__class__ is gast.Attribute:
         node = node.value
-    if not isinstance(node, gast.Name):
+    if node.__class__ is not gast.Name:
         return False
     obj = ctx.externs.bound.get(node.id)
     if obj is None and node.id not in ctx.resolver.locals:
@@ -417,7 +412,7 @@ def _module_call(func, ctx):
         type(obj).__name__ == "module"
 
 
-def _is_pure(obj, name):
+def _is_pure(obj):
     """Modules, builtins we use, and every runtime helper that mutates nothing."""
     if type(obj).__name__ == "module":
         return True
@@ -429,10 +424,10 @@ def _is_pure(obj, name):
 
 
 def _num(node):
-    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+    return node.__class__ is gast.Constant and type(node.value) in (int, float)
 
 
-class Simplify(gast.NodeTransformer):
+class Simplify:
     """Constant folding and multiplicative identities inside expressions.
 
     An identity never turns the whole right-hand side of an assignment
@@ -442,46 +437,51 @@ class Simplify(gast.NodeTransformer):
     float when ``n`` is a user's int.
     """
 
-    identities = False
+    def __init__(self, identities):
+        self.identities = identities
+        self.changed = False
 
-    def visit_Assign(self, node):
-        value = node.value
-        if isinstance(value, (gast.BinOp, gast.UnaryOp)):
-            self.generic_visit(value)
-            node.value = self.rules(value, top=True, identities=self.identities)
+    def statement(self, s):
+        if s.__class__ is gast.Assign:
+            tops = {id(s.value)}
         else:
-            node.value = self.visit(value)
+            tops = set()
+
+        def rewrite(n):
+            if n.__class__ is gast.BinOp or n.__class__ is gast.UnaryOp:
+                out = _rules(n, id(n) in tops, self.identities)
+                if out is not n:
+                    self.changed = True
+                    if id(n) in tops:
+                        tops.add(id(out))
+                return out
+            return n
+
+        N.transform(s, rewrite)
+
+
+def _rules(node, top, identities):
+    def ok(result):
+        return identities and (not top or result.__class__ in (gast.BinOp, gast.UnaryOp))
+
+    if node.__class__ is gast.UnaryOp:
+        if node.op.__class__ is gast.USub and _num(node.operand):
+            return N.const(-node.operand.value)
+        inner = node.operand
+        if (node.op.__class__ is gast.USub and inner.__class__ is gast.UnaryOp
+                and inner.op.__class__ is gast.USub and ok(inner.operand)):
+            return inner.operand
         return node
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        return self.rules(node, top=False, identities=self.identities)
-
-    visit_UnaryOp = visit_BinOp
-
-    @staticmethod
-    def rules(node, top, identities):
-        def ok(result):
-            return identities and (not top or isinstance(result, (gast.BinOp, gast.UnaryOp)))
-
-        if isinstance(node, gast.UnaryOp):
-            if isinstance(node.op, gast.USub) and _num(node.operand):
-                return N.const(-node.operand.value)
-            inner = node.operand
-            if (isinstance(node.op, gast.USub) and isinstance(inner, gast.UnaryOp)
-                    and isinstance(inner.op, gast.USub) and ok(inner.operand)):
-                return inner.operand
+    op = node.op.__class__
+    if _num(node.left) and _num(node.right) and op in _FOLD:
+        try:
+            return N.const(_FOLD[op](node.left.value, node.right.value))
+        except (ZeroDivisionError, OverflowError):
             return node
-        op = type(node.op)
-        if _num(node.left) and _num(node.right) and op in _FOLD:
-            try:
-                return N.const(_FOLD[op](node.left.value, node.right.value))
-            except (ZeroDivisionError, OverflowError):
-                return node
-        if op is gast.Mult:
-            for one, other in ((node.left, node.right), (node.right, node.left)):
-                if _num(one) and one.value == 1 and type(one.value) is float and ok(other):
-                    return other
-        if op is gast.Pow and _num(node.right) and node.right.value == 1 and ok(node.left):
-            return node.left
-        return node
+    if op is gast.Mult:
+        for one, other in ((node.left, node.right), (node.right, node.left)):
+            if _num(one) and one.value == 1 and type(one.value) is float and ok(other):
+                return other
+    if op is gast.Pow and _num(node.right) and node.right.value == 1 and ok(node.left):
+        return node.left
+    return node

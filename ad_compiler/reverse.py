@@ -12,7 +12,6 @@ add.  Arrays the generated code allocated itself (``owned``) are updated
 in place.  Values the adjoint needs that the primal overwrites are saved
 through :mod:`~ad_compiler.tape` markers.
 """
-import copy
 import operator
 
 import gast
@@ -370,16 +369,16 @@ class Reverse:
     def call_template(self, t, g, var, call):
         """A rule written as a ``def``: call it instead of inlining."""
         fn = N.name(self.externs.ref(t, _rule_fn_name(t.fn, None)))
-        args = [g, N.name(var)] + [copy.deepcopy(a) for a in call.args]
+        args = [g, N.name(var)] + [N.copy(a) for a in call.args]
         return gast.Call(func=fn, args=args, keywords=[
-            gast.keyword(arg=k, value=copy.deepcopy(v)) for k, v in call.keywords.items()])
+            gast.keyword(arg=k, value=N.copy(v)) for k, v in call.keywords.items()])
 
     def apply_vjp_all(self, rule, var, call, s):
         fn = N.name(self.externs.ref(rule.vjp_all, _rule_fn_name(rule.vjp_all, rule)))
-        args = [N.name(self.b(var)), N.name(var)] + [copy.deepcopy(a) for a in call.args]
+        args = [N.name(self.b(var)), N.name(var)] + [N.copy(a) for a in call.args]
         result = self.namer.fresh("_g")
         code = [N.assign(result, gast.Call(func=fn, args=args, keywords=[
-            gast.keyword(arg=k, value=copy.deepcopy(v)) for k, v in call.keywords.items()]), s)]
+            gast.keyword(arg=k, value=N.copy(v)) for k, v in call.keywords.items()]), s)]
         for i, atom in enumerate(call.args):
             if self.is_active(atom):
                 code += self.accumulate(atom.id, N.subscript(result, N.const(i)), False,
@@ -418,7 +417,7 @@ class Reverse:
             return []
         code = self.materialize(var, s)
         g = N.name(self.b(var))
-        index = copy.deepcopy(value.slice)
+        index = N.copy(value.slice)
         if K.is_array(self.kind(base.id)) and self.inplace:
             code += self.own(base.id, s)
             if _basic_index(value.slice, self.kinds):
@@ -455,7 +454,7 @@ class Reverse:
         code = []
         for key, val in zip(value.keys, value.values):
             if key is not None and self.is_active(val):
-                expr = N.call(self.rt(H.item), [self.b(var), copy.deepcopy(key)])
+                expr = N.call(self.rt(H.item), [self.b(var), N.copy(key)])
                 code += self.accumulate(val.id, expr, False, maybe_none=True, like=s)
         return code
 
@@ -483,10 +482,10 @@ class Reverse:
         if K.is_array(self.kind(var)):
             code += self.own(var, s)
             if self.is_active(value):
-                g = N.call(N.attribute(N.subscript(bvar, copy.deepcopy(index)), "copy"))
+                g = N.call(N.attribute(N.subscript(bvar, N.copy(index)), "copy"))
                 g = N.call(self.rt(H.unbroadcast), [g, value])
                 code += self.accumulate(value.id, g, False, like=s)
-            code.append(N.assign(N.subscript(bvar, copy.deepcopy(index), store=True),
+            code.append(N.assign(N.subscript(bvar, N.copy(index), store=True),
                                  N.const(0.0), s))
             return code
         code += self.materialize(var, s)
@@ -565,10 +564,10 @@ class Reverse:
             if self.is_active(v):
                 spec.append(k if k is not None else "**")
         res = self.namer.fresh("_res")
-        args = [copy.deepcopy(value.func), N.tuple_([N.const(x) for x in spec])] + \
-            [copy.deepcopy(a) for a in value.args]
+        args = [N.copy(value.func), N.tuple_([N.const(x) for x in spec])] + \
+            [N.copy(a) for a in value.args]
         fwd_call = gast.Call(func=self.rt(call_fwd), args=args,
-                             keywords=copy.deepcopy(value.keywords))
+                             keywords=N.copy(value.keywords))
         res_marker = self.save(res, loops, s)
         target = N.tuple_([N.name(var, store=True), N.name(res, store=True)], store=True)
         fwd = marker + res_marker + [N.assign(target, fwd_call, s)]
@@ -602,7 +601,7 @@ class Reverse:
     def stmt_If(self, s, loops):
         body = self.block(s.body, loops)
         orelse = self.block(s.orelse, loops)
-        fwd = [N.if_(copy.deepcopy(s.test), self.fwd_block(body), self.fwd_block(orelse), s)]
+        fwd = [N.if_(N.copy(s.test), self.fwd_block(body), self.fwd_block(orelse), s)]
 
         def rev():
             start = self.snapshot()
@@ -615,7 +614,7 @@ class Reverse:
             self.restore_state(merged)
             if not rb + fix_b and not ro + fix_o:
                 return []
-            return [N.if_(copy.deepcopy(s.test), rb + fix_b, ro + fix_o, s)]
+            return [N.if_(N.copy(s.test), rb + fix_b, ro + fix_o, s)]
         return Step(fwd, rev)
 
     def merge(self, left, right, like):
@@ -720,19 +719,19 @@ class Reverse:
             counter = self.namer.fresh("_n")
             pre = self.save(counter, loops, s) + [N.assign(counter, N.const(0), s)]
             fwd_body = [N.assign(counter, N.binop(counter, gast.Add(), N.const(1)), s)] + fwd_body
-        fwd = marker + pre + [N.for_(copy.deepcopy(s.target), copy.deepcopy(s.iter),
+        fwd = marker + pre + [N.for_(N.copy(s.target), N.copy(s.iter),
                                      fwd_body, s)]
         if loops == 0:
             fwd = self.loop_inits(body, defined_before, s) + fwd
 
         def rev():
             before, code = self.loop_body_rev(body, s)
-            walked = copy.deepcopy(s.iter)
+            walked = N.copy(s.iter)
             if counter is not None:
                 walked = N.subscript(walked, gast.Slice(lower=None, upper=N.name(counter),
                                                         step=None))
             walked = N.subscript(walked, gast.Slice(lower=None, upper=None, step=N.const(-1)))
-            loop = [N.for_(copy.deepcopy(s.target), walked, code, s)] if code else []
+            loop = [N.for_(N.copy(s.target), walked, code, s)] if code else []
             restores = [m.restore for m in marker]
             if counter is not None:
                 restores += [m.restore for m in pre if isinstance(m, Save)]

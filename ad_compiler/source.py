@@ -78,14 +78,24 @@ def get_source(func):
     return src
 
 
+class _File:
+    """A parsed source file, with its lambdas indexed by line."""
+
+    def __init__(self, text, filename):
+        self.tree = ast.parse(text, filename)
+        self.lambdas = {}
+        for n in ast.walk(self.tree):
+            if isinstance(n, ast.Lambda):
+                self.lambdas.setdefault(n.lineno, []).append(n)
+
+
 def _parse_file(filename, lines):
     text = "".join(lines)
     key = (filename, hashlib.sha1(text.encode("utf-8", "replace")).hexdigest())
-    tree = _PARSED_FILES.get(key)
-    if tree is None:
-        tree = ast.parse(text, filename)
-        _PARSED_FILES[key] = tree
-    return tree
+    parsed = _PARSED_FILES.get(key)
+    if parsed is None:
+        parsed = _PARSED_FILES[key] = _File(text, filename)
+    return parsed
 
 
 def _parse_block(code, lines):
@@ -98,7 +108,7 @@ def _parse_block(code, lines):
     except (SyntaxError, IndentationError, IndexError):
         candidates = []
     if not candidates:
-        tree = _parse_file(code.co_filename, lines)
+        tree = _parse_file(code.co_filename, lines).tree
         candidates = [n for n in ast.walk(tree)
                       if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                       and n.name == code.co_name and _first_line(n) == first]
@@ -114,9 +124,9 @@ def _first_line(node):
     return min([node.lineno] + [d.lineno for d in node.decorator_list])
 
 
-def _find_lambda(code, tree):
+def _find_lambda(code, parsed):
     line = code.co_firstlineno
-    lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == line]
+    lambdas = list(parsed.lambdas.get(line, ()))
     if len(lambdas) > 1:
         lambdas = _match_positions(code, lambdas) or _match_signature(code, lambdas)
     if len(lambdas) != 1:

@@ -5,6 +5,7 @@ instead.  What is not rejected here must work end to end.
 """
 import gast
 
+from . import nodes as N
 from .errors import unsupported
 
 _ADVICE = {
@@ -42,7 +43,7 @@ def check(source, local_names=()):
     errors = []
     if isinstance(source.node, gast.AsyncFunctionDef):
         raise unsupported(source.node, source, *_ADVICE[gast.AsyncFunctionDef])
-    for node in gast.walk(source.node):
+    for node in N.walk(source.node):
         if node is source.node:
             continue
         advice = _ADVICE.get(type(node))

@@ -41,7 +41,7 @@ def _reads(stmts, out):
     for s in stmts:
         if _is_marker(s):
             continue
-        for n in gast.walk(s):
+        for n in N.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 out.add(n.id)
     return out

@@ -39,7 +39,9 @@ def _array_grad(x, g):
         raise ADError("internal error: the gradient of an argument of shape %s has shape %s; "
                       "a rule returned a cotangent of the wrong shape (check custom "
                       "@adjoint rules)" % (x.shape, g.shape))
-    if not g.flags.writeable or not g.flags.owndata:
+    if g.dtype != x.dtype:
+        g = g.astype(x.dtype)           # gradients have their argument's dtype, as in JAX
+    elif not g.flags.writeable or not g.flags.owndata:
         g = g.copy()
     return g
 

@@ -53,15 +53,52 @@ def _fields_equal(a, b):
 
 # ---------------------------------------------------------------- shapes
 
+def like_dtype(g, x):
+    """A Python-number cotangent ``g`` as a scalar of ``x``'s float dtype.
+
+    Broadcasting a Python float makes a float64 array, which would promote
+    a whole float32 computation; a NumPy scalar of the right type does not.
+    """
+    if type(g) is float or type(g) is int:
+        dt = getattr(x, "dtype", None)
+        if dt is not None and dt.kind in "fc":
+            return dt.type(g)
+    return g
+
+
 def _sum_to_shape(g, shape):
-    """Sum ``g`` over the axes that broadcasting added or stretched."""
+    """Sum ``g`` over the axes that broadcasting added or stretched.
+
+    ``np.add.reduce`` is used directly: ``np.sum`` adds a microsecond of
+    Python dispatch, which dominates on the small arrays of a loss.
+    """
     extra = g.ndim - len(shape)
     if extra:
-        g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+        g = np.add.reduce(g, axis=tuple(range(extra)))
+    gshape = g.shape
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[i] != 1)
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
+        g = np.add.reduce(g, axis=axes, keepdims=True)
     return g
+
+
+SMALL = 4096      # below this many elements, a materialised broadcast is cheaper
+
+
+def spread(g, x):
+    """``g`` broadcast to the shape of ``x``, in ``x``'s float dtype.
+
+    Small results are materialised (``np.broadcast_to`` costs two
+    microseconds of Python); large ones stay read-only views.
+    """
+    g = like_dtype(g, x)
+    size = getattr(x, "size", None)
+    if size is not None and size <= SMALL and isinstance(x, np.ndarray):
+        out = np.empty_like(x, dtype=np.result_type(g, x) if x.dtype.kind not in "fc"
+                            else None)
+        out[...] = g
+        return out
+    return np.broadcast_to(g, np.shape(x))
 
 
 def unbroadcast(g, x):
@@ -77,7 +114,7 @@ def unbroadcast(g, x):
     if gshape == shape:
         return g
     if gshape == ():
-        return np.broadcast_to(g, shape)
+        return spread(g, x)
     return _sum_to_shape(g, shape)
 
 

@@ -7,7 +7,7 @@ import builtins
 import math
 import operator
 
-from .helpers import (add_attr, broadcast_like, iter_sequence, log, sum_jvp, sum_vjp,
+from .helpers import (add_attr, broadcast_like, iter_sequence, log, spread, sum_jvp, sum_vjp,
                       unbroadcast)
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
                        defvjp, defvjp_all, nondifferentiable)
@@ -19,7 +19,7 @@ defvjp(operator.add, lambda g, ans, x, y: unbroadcast(g, x),
 defjvp(operator.add, lambda d, ans, x, y: broadcast_like(d, ans),
        lambda d, ans, x, y: broadcast_like(d, ans))
 defvjp(operator.sub, lambda g, ans, x, y: unbroadcast(g, x),
-       lambda g, ans, x, y: unbroadcast(-g, y), out=ELEMENTWISE)
+       lambda g, ans, x, y: -unbroadcast(g, y), out=ELEMENTWISE)
 defjvp(operator.sub, lambda d, ans, x, y: broadcast_like(d, ans),
        lambda d, ans, x, y: broadcast_like(-d, ans))
 defvjp(operator.mul, lambda g, ans, x, y: unbroadcast(g * y, x),
@@ -131,3 +131,5 @@ nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, mat
 
 defvjp(iter_sequence, lambda g, ans, x: g, out=SAME)
 def_linear(iter_sequence, out=SAME)
+defvjp(spread, lambda h, ans, g, x: unbroadcast(h, g), out=SAME)
+def_linear(spread, out=SAME)

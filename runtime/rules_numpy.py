@@ -22,7 +22,7 @@ differentiated again.  Linear algebra lives in :mod:`runtime.rules_linalg`.
 import numpy
 import numpy as xp
 
-from .helpers import broadcast_like, unbroadcast
+from .helpers import broadcast_like, spread, unbroadcast
 from .registry import (ARRAY, ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defvjp,
                        nondifferentiable)
 
@@ -119,7 +119,7 @@ defvjp(numpy.add, lambda g, ans, x1, x2: unbroadcast(g, x1),
 defjvp(numpy.add, lambda d, ans, x1, x2: broadcast_like(d, ans),
        lambda d, ans, x1, x2: broadcast_like(d, ans))
 defvjp(numpy.subtract, lambda g, ans, x1, x2: unbroadcast(g, x1),
-       lambda g, ans, x1, x2: unbroadcast(-g, x2), out=ELEMENTWISE)
+       lambda g, ans, x1, x2: -unbroadcast(g, x2), out=ELEMENTWISE)
 defjvp(numpy.subtract, lambda d, ans, x1, x2: broadcast_like(d, ans),
        lambda d, ans, x1, x2: broadcast_like(-d, ans))
 defvjp(numpy.multiply, lambda g, ans, x1, x2: unbroadcast(g * x2, x1),
@@ -240,11 +240,16 @@ defjvp(numpy.ndarray.clip,
 
 def sum_grad(g, x, axis, keepdims, where=True):
     """Broadcast the gradient of a sum back over the summed axes (zero where masked)."""
-    shape = xp.shape(x)
     if axis is not None and not keepdims:
-        g = xp.expand_dims(g, axis)
-    g = xp.broadcast_to(g, shape)
+        g = xp.reshape(g, kept_shape(xp.shape(x), axis))
+    g = spread(g, x)
     return g if where is True else xp.where(where, g, 0.0)
+
+
+def kept_shape(shape, axis):
+    """The shape of a reduction over ``axis`` with ``keepdims=True``."""
+    axes = _axes(axis, len(shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 def_linear(sum_grad, out=like_arg(1))
@@ -271,13 +276,19 @@ def reduced_size(a, axis, where=True):
 def tie_weights(a, ans, axis, keepdims, where=True):
     """1/k at the k elements where a max/min reduction is attained, else 0."""
     if axis is not None and not keepdims:
-        ans = xp.expand_dims(ans, axis)
-    hit = (a == ans) & where
-    return hit / xp.maximum(xp.sum(hit, axis=axis, keepdims=True), 1)
+        ans = xp.reshape(ans, kept_shape(xp.shape(a), axis))
+    hit = a == ans
+    if where is not True:
+        hit &= where
+    w = hit.astype(a.dtype if a.dtype.kind in "fc" else float)
+    # A masked slice, or an ``initial`` larger than every element, has no winner.
+    w /= xp.maximum(xp.add.reduce(w, axis=axis, keepdims=True), 1)
+    return w
 
 
 nondifferentiable(reduced_size, out=SCALAR)
 nondifferentiable(tie_weights, out=like_arg(0))
+nondifferentiable(kept_shape, out="const")
 
 for _sum in (numpy.sum, numpy.ndarray.sum):
     defvjp(_sum, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
