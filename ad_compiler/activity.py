@@ -25,7 +25,15 @@ class Effects:
 
 
 def _names(atoms):
-    return [a.id for a in atoms if isinstance(a, gast.Name)]
+    """Names of ANF operands; a non-atom (which ANF should never leave) counts
+    every name in it, so a slip can cost speed but never a silent zero."""
+    out = []
+    for a in atoms:
+        if isinstance(a, gast.Name):
+            out.append(a.id)
+        elif a is not None and not isinstance(a, gast.Constant):
+            out.extend(sorted(N.loaded_names(a)))
+    return out
 
 
 def value_reads(value, classify):

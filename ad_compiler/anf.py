@@ -151,7 +151,10 @@ class Normaliser:
         index, range_atom, prelude = self.loop_index(s, out)
         inner = []
         for target, value in prelude:
-            self.assign_target(target, self.simple(value, inner), inner, s)
+            if isinstance(target, gast.Name):
+                self.assign_name(target.id, value, inner, s)
+            else:
+                self.assign_target(target, self.atom(value, inner), inner, s)
         inner.extend(self.block(body))
         out.append(N.for_(index, range_atom, inner, s))
         self.after_loop(flag, s, out)

@@ -86,7 +86,7 @@ class Plan:
         values = dispatch._bind(target.func, tuple(values), {})
         lead = len(target.lead)
         # Argument i is parameter ``index`` (or item ``item`` of ``*args``).
-        where = [dispatch._param_of(target.func, lead + i, 0) for i in range(len(args))]
+        where = [dispatch._param_of(target.func, lead + i) for i in range(len(args))]
         active = tuple(sorted({len(cells) + where[i][0] for i in wrt
                                if _differentiable(args[i])}))
         self.compiled = compiler.grad_function(target.func, active, cells + values, options)

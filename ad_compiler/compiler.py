@@ -156,8 +156,11 @@ def assemble(result, ctx, fn):
     bwd_body = rev
     residuals = _residuals(stacks + fwd, bwd_body + [N.expr_stmt(grads)], ctx, seed_names)
     res_name = ctx.namer.fresh("_saved")
-    fwd_body = stacks + fwd + [gast.Return(value=N.tuple_([result.output,
-                                                           N.tuple_(residuals)]))]
+    # A residual assigned on one branch only must still exist when packed;
+    # the optimiser drops these where every path assigns.
+    inits = [N.assign(r, N.const(None)) for r in residuals if r not in ctx.inputs]
+    fwd_body = inits + stacks + fwd + [gast.Return(value=N.tuple_([result.output,
+                                                                   N.tuple_(residuals)]))]
     unpack = [N.assign(N.tuple_([N.name(r, store=True) for r in residuals], store=True),
                        N.name(res_name))] if residuals else []
     bwd_body = unpack + bwd_body + [gast.Return(value=grads)]

@@ -161,6 +161,9 @@ class Optimizer:
                 s.body = s.body or [gast.Pass()]
             elif s.__class__ in (gast.For, gast.While):
                 inner = self.dce(s.body, self._loop_live(s, live))
+                if not s.body and s.__class__ is gast.For and self.pure(s.iter):
+                    changed = True
+                    continue                    # a loop that does nothing
                 s.body = s.body or [gast.Pass()]
             if inner:
                 self.changed(s)

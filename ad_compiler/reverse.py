@@ -23,7 +23,7 @@ from runtime import registry
 from . import calls as C
 from . import kinds as K
 from . import nodes as N
-from .errors import NoAdjointError, UnsupportedSyntaxError, located
+from .errors import ADError, NoAdjointError, UnsupportedSyntaxError, located
 from .inline import inlinable, instantiate
 from .tape import Save
 
@@ -243,7 +243,7 @@ class Reverse:
             return Step(marker + [primal], lambda: [m.restore for m in marker])
         if isinstance(value, gast.Call):
             call = self.ctx.classify(value)
-            if call.kind in ("dynamic",) and self.any_active(call):
+            if call.kind == "dynamic" and self.any_active(call, value):
                 return self.dynamic_call(var, value, call, s, loops, marker)
             if call.kind == "special" and call.special == "list.pop":
                 return self.list_pop(var, value, call, s, marker)
@@ -256,10 +256,11 @@ class Reverse:
             return code + [m.restore for m in marker]
         return Step(marker + [primal], rev)
 
-    def any_active(self, call):
+    def any_active(self, call, value):
+        """True if a gradient can flow into any argument or into the callee itself."""
         atoms = [a.value if isinstance(a, gast.Starred) else a for a in call.args]
         atoms += list(call.keywords.values())
-        atoms.append(call.receiver)
+        atoms.append(call.receiver if call.receiver is not None else value.func)
         return any(self.is_active(a) for a in atoms if a is not None)
 
     def adjoint(self, var, value, s):
@@ -301,6 +302,10 @@ class Reverse:
             if call.rule.nondiff:
                 return []
             return self.apply_rule(call.rule, var, call.args, call.keywords, s, call)
+        if call.kind == "dynamic":
+            raise ADError("%s: internal error: no adjoint was generated for the call to %s "
+                          "although its result is differentiated" %
+                          (located(s, self.ctx.source), call.name))
         active = [a for a in call.args + list(call.keywords.values()) if self.is_active(a)]
         if not active:
             return []
@@ -548,21 +553,44 @@ class Reverse:
 
     # ------------------------------------------------------------ calls into user code
 
-    def dynamic_call(self, var, value, call, s, loops, marker):
-        from runtime.dispatch import call_bwd, call_fwd
-        spec = []
+    def call_spec(self, value, call, s):
+        """Which atoms of a call want gradients, encoded for ``call_fwd``."""
+        spec, targets = [], []
         fn_atom = call.receiver if call.receiver is not None else value.func
         if isinstance(fn_atom, gast.Name) and self.is_active(fn_atom):
-            spec.append(-1)
-        for i, a in enumerate(call.args):
+            spec.append("fn")
+            targets.append(fn_atom)
+        stars = [i for i, a in enumerate(value.args) if isinstance(a, gast.Starred)]
+        doubles = [k for k in value.keywords if k.arg is None]
+        n = len(value.args)
+        for i, a in enumerate(value.args):
+            atom = a.value if isinstance(a, gast.Starred) else a
+            if not self.is_active(atom):
+                continue
+            if len(stars) > 1:
+                raise UnsupportedSyntaxError(
+                    "%s: a call with several *sequences and differentiated arguments is not "
+                    "supported; build one sequence and pass *it" % located(s, self.ctx.source))
             if isinstance(a, gast.Starred):
-                if self.is_active(a.value):
-                    spec.append("*%d" % i)
-            elif self.is_active(a):
-                spec.append(i)
-        for k, v in call.keywords.items():
-            if self.is_active(v):
-                spec.append(k if k is not None else "**")
+                spec.append(("*", i, n))
+            else:
+                spec.append(i - n if stars and i > stars[0] else i)
+            targets.append(atom)
+        named = tuple(k.arg for k in value.keywords if k.arg is not None)
+        for k in value.keywords:
+            if not self.is_active(k.value):
+                continue
+            if k.arg is None and len(doubles) > 1:
+                raise UnsupportedSyntaxError(
+                    "%s: a call with several **mappings and differentiated arguments is not "
+                    "supported; merge them into one dict" % located(s, self.ctx.source))
+            spec.append(k.arg if k.arg is not None else ("**", named))
+            targets.append(k.value)
+        return spec, targets
+
+    def dynamic_call(self, var, value, call, s, loops, marker):
+        from runtime.dispatch import call_bwd, call_fwd
+        spec, targets = self.call_spec(value, call, s)
         res = self.namer.fresh("_res")
         args = [N.copy(value.func), N.tuple_([N.const(x) for x in spec])] + \
             [N.copy(a) for a in value.args]
@@ -571,17 +599,6 @@ class Reverse:
         res_marker = self.save(res, loops, s)
         target = N.tuple_([N.name(var, store=True), N.name(res, store=True)], store=True)
         fwd = marker + res_marker + [N.assign(target, fwd_call, s)]
-        targets = []
-        for x in spec:
-            if x == -1:
-                targets.append(fn_atom)
-            elif isinstance(x, int):
-                targets.append(call.args[x])
-            elif x.startswith("*"):
-                targets.append(call.args[int(x[1:])].value)
-            else:
-                targets.append(call.keywords[None if x == "**" else x])
-
         def rev():
             code = []
             if self.state(var).state != ZERO:

@@ -5,6 +5,8 @@ namedtuples, dataclasses and plain objects map to the same containers,
 with ``None`` for leaves that cannot carry a gradient.
 """
 import dataclasses
+import types
+from collections import namedtuple
 
 import numpy as np
 
@@ -24,9 +26,26 @@ def finish(x, g):
         return None
     if isinstance(x, (float, int, np.number)):
         return 0.0 if g is None else float(g)
+    if isinstance(x, types.FunctionType):
+        return _closure_grad(x, g)
     if callable(x) and not _has_fields(x):
         return None
     return rebuild(x, g)
+
+
+_CLOSURE_TYPES = {}
+
+
+def _closure_grad(fn, g):
+    """A closure's gradient: a namedtuple of its captured variables' gradients."""
+    names = fn.__code__.co_freevars
+    if not names or g is None:
+        return None
+    tp = _CLOSURE_TYPES.get(names)
+    if tp is None:
+        tp = _CLOSURE_TYPES[names] = namedtuple("Closure", names)
+    values = [c.cell_contents for c in fn.__closure__]
+    return tp(*[finish(v, _get(g, i, name)) for i, (name, v) in enumerate(zip(names, values))])
 
 
 def _array_grad(x, g):
@@ -47,8 +66,8 @@ def _array_grad(x, g):
 
 
 def _has_fields(x):
-    return hasattr(x, "__dict__") and not isinstance(x, type) and \
-        not type(x).__name__ in ("function", "builtin_function_or_method")
+    return hasattr(x, "__dict__") and not isinstance(x, (type, types.FunctionType,
+                                                          types.BuiltinFunctionType))
 
 
 def rebuild(x, g):

@@ -1,11 +1,19 @@
 """Calls from generated code into user code, resolved at call time.
 
-``y, res = call_fwd(f, spec, *args)`` runs the forward sweep of whatever
-``f`` is *now* (a function, closure, bound method, callable object or a
-function with a rule) and returns its residuals; ``call_bwd(res, by)``
-returns the gradients for the entries of ``spec``: argument positions,
-keyword names, and ``-1`` for the callable itself (the gradient of a
-closure's captured variables, or of a bound method's ``self``).
+``y, res = call_fwd(f, spec, *args, **kwargs)`` runs the forward sweep of
+whatever ``f`` is *now* (a function, closure, bound method, callable
+object, or a function with a rule) and returns its residuals;
+``call_bwd(res, by)`` returns one gradient per entry of ``spec``:
+
+* ``"fn"``: the callable itself (a closure's captured variables as a
+  :class:`Struct`, or a bound method's ``self``);
+* ``i`` (``>= 0``): the i-th positional argument; ``i < 0`` counts from the
+  end, for arguments after a ``*sequence``;
+* ``("*", i, n)``: the ``*sequence`` written at position ``i`` of ``n``
+  positional arguments, as a tuple of gradients;
+* ``"name"``: a keyword argument;
+* ``("**", named)``: a ``**mapping``, as a dict over its keys (the keywords
+  in ``named`` were written out separately).
 
 Closures are read at call time, never at compile time, and each callee
 is compiled once per (code object, active parameters, argument kinds).
@@ -16,6 +24,8 @@ import types
 from . import registry
 from .helpers import Struct, zeros_like
 
+_VARARGS, _VARKW = 0x04, 0x08
+
 
 def _compiler():
     from ad_compiler import compiler
@@ -23,13 +33,13 @@ def _compiler():
 
 
 class Target:
-    """A callable opened up: plain function, the object it is bound to, cells."""
+    """A callable opened up: its plain function, what it is bound to, or its rule."""
 
     __slots__ = ("func", "bound", "rule")
 
     def __init__(self, fn):
         self.rule = registry.lookup(fn)
-        self.bound = None
+        self.bound = ()
         self.func = None
         if self.rule is not None:
             return
@@ -62,19 +72,7 @@ def _no_adjoint(fn):
     return NoAdjointError.for_function(fn, registry.qualified_name(fn))
 
 
-def _bind(func, args, kwargs):
-    """Values for every parameter of ``func``, in order, and their names."""
-    code = func.__code__
-    n = code.co_argcount
-    simple = not kwargs and len(args) == n and not (code.co_flags & 0x0C) and \
-        not code.co_kwonlyargcount
-    if simple:
-        return list(args)
-    sig = _signature(func)
-    ba = sig.bind(*args, **kwargs)
-    ba.apply_defaults()
-    return [ba.arguments[p] if p in ba.arguments else () for p in sig.parameters]
-
+# ---------------------------------------------------------------- binding
 
 _SIGS = {}
 
@@ -86,82 +84,87 @@ def _signature(func):
     return sig
 
 
-def _param_of(func, spec_entry, n_args_before_star):
-    """The parameter index (and item inside it) a spec entry refers to."""
+def _bind(func, args, kwargs):
+    """Values for every parameter of ``func``, in order (``*args`` as a tuple,
+    ``**kwargs`` as a dict)."""
     code = func.__code__
-    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-    has_varargs = bool(code.co_flags & 0x04)
-    if isinstance(spec_entry, int):
-        if spec_entry < code.co_argcount:
-            return spec_entry, None
-        if has_varargs:
-            return code.co_argcount + code.co_kwonlyargcount, spec_entry - code.co_argcount
-        raise TypeError("too many positional arguments")
-    if spec_entry in names:
-        return names.index(spec_entry), None
-    kw_index = code.co_argcount + code.co_kwonlyargcount + (1 if has_varargs else 0)
-    return kw_index, spec_entry
+    if not kwargs and len(args) == code.co_argcount and not code.co_kwonlyargcount and \
+            not (code.co_flags & (_VARARGS | _VARKW)):
+        return list(args)
+    ba = _signature(func).bind(*args, **kwargs)
+    ba.apply_defaults()
+    return [ba.arguments[p] for p in _signature(func).parameters]
+
+
+def _param_of(func, where):
+    """The parameter slot of a positional index or keyword name: (index, item).
+
+    ``item`` is the position inside ``*args`` or the key inside ``**kwargs``
+    when the argument lands there, else None.
+    """
+    code = func.__code__
+    n_pos, n_kw = code.co_argcount, code.co_kwonlyargcount
+    names = code.co_varnames[:n_pos + n_kw]
+    varargs = bool(code.co_flags & _VARARGS)
+    if isinstance(where, int):
+        if where < n_pos:
+            return where, None
+        if varargs:
+            return n_pos + n_kw, where - n_pos
+        raise TypeError("%s() takes %d positional arguments" % (func.__name__, n_pos))
+    if where in names:
+        return names.index(where), None
+    return n_pos + n_kw + (1 if varargs else 0), where
+
+
+def _slots(func, entry, n_bound, n_args, kwargs):
+    """The parameter slots that one spec entry refers to (a list, or a dict for ``**``)."""
+    if isinstance(entry, int):
+        p = entry if entry >= 0 else n_args + entry
+        return [_param_of(func, p + n_bound)]
+    if isinstance(entry, str):
+        return [_param_of(func, entry)]
+    if entry[0] == "*":
+        _, i, n = entry
+        return [_param_of(func, p + n_bound) for p in range(i, n_args - (n - 1 - i))]
+    named = set(entry[1])
+    return {k: _param_of(func, k) for k in kwargs if k not in named}
 
 
 class Res:
     """Residuals of one call: what ``call_bwd`` needs."""
 
-    __slots__ = ("compiled", "inner", "out", "spec", "target", "args", "kwargs", "n_cells",
-                 "n_bound", "values")
+    __slots__ = ("compiled", "inner", "out", "spec", "target", "args", "kwargs", "n_cells")
 
-    def __init__(self, **kw):
-        for k, v in kw.items():
-            setattr(self, k, v)
+    def __init__(self, compiled, inner, out, spec, target, args, kwargs, n_cells):
+        self.compiled, self.inner, self.out, self.spec = compiled, inner, out, spec
+        self.target, self.args, self.kwargs, self.n_cells = target, args, kwargs, n_cells
 
+
+# ---------------------------------------------------------------- the two sweeps
 
 def call_fwd(fn, spec, *args, **kwargs):
     """Forward sweep of ``fn(*args, **kwargs)``: returns ``(out, residuals)``."""
     target = Target(fn)
     if target.rule is not None:
         out = fn(*args, **kwargs)
-        bound = target.bound or ()
-        return out, Res(compiled=None, inner=None, out=out, spec=spec, target=target,
-                        args=bound + tuple(args), kwargs=kwargs, n_cells=0,
-                        n_bound=len(bound), values=None)
+        return out, Res(None, None, out, spec, target, target.bound + args, kwargs, 0)
     func = target.func
-    bound = target.bound or ()
-    if _expand_starred(spec):
-        args = tuple(args)
-    values = _bind(func, bound + tuple(args), kwargs)
+    values = _bind(func, target.bound + args, kwargs)
     cells = [c.cell_contents for c in func.__closure__] if func.__closure__ else []
-    active = _active_params(func, spec, len(bound), len(cells))
-    compiled = _compiler().vjp_function(func, active, cells + values)
-    out, inner = compiled.fwd(*cells, *values)
-    return out, Res(compiled=compiled, inner=inner, out=out, spec=spec, target=target,
-                    args=args, kwargs=kwargs, n_cells=len(cells), n_bound=len(bound),
-                    values=cells + values)
-
-
-def _expand_starred(spec):
-    return any(isinstance(s, str) and s.startswith("*") for s in spec)
-
-
-def _active_params(func, spec, n_bound, n_cells):
-    """Indices (over cells + parameters) of the inputs a gradient is wanted for."""
     active = set()
-    code = func.__code__
     for entry in spec:
-        if entry == -1:
-            active.update(range(n_cells))
-            if n_bound:
-                active.add(n_cells)
+        if entry == "fn":
+            active.update(range(len(cells)))
+            if target.bound:
+                active.add(len(cells))
             continue
-        if isinstance(entry, str) and entry.startswith("*"):
-            start = int(entry[1:]) + n_bound
-            active.update(n_cells + i for i in range(start, code.co_argcount))
-            if code.co_flags & 0x04:
-                active.add(n_cells + code.co_argcount + code.co_kwonlyargcount)
-            continue
-        if isinstance(entry, int):
-            entry += n_bound
-        index, _ = _param_of(func, entry, 0)
-        active.add(n_cells + index)
-    return tuple(sorted(active))
+        slots = _slots(func, entry, len(target.bound), len(args), kwargs)
+        for index, _ in (slots.values() if isinstance(slots, dict) else slots):
+            active.add(len(cells) + index)
+    compiled = _compiler().vjp_function(func, tuple(sorted(active)), cells + values)
+    out, inner = compiled.fwd(*cells, *values)
+    return out, Res(compiled, inner, out, spec, target, args, kwargs, len(cells))
 
 
 def call_bwd(res, g):
@@ -170,72 +173,57 @@ def call_bwd(res, g):
         g = zeros_like(res.out)
     if res.compiled is None:
         return _rule_bwd(res, g)
-    grads = res.compiled.bwd(res.inner, g)
-    by_input = dict(zip(res.compiled.active, grads))
+    grads = dict(zip(res.compiled.active, res.compiled.bwd(res.inner, g)))
+    func, n_bound, n_cells = res.target.func, len(res.target.bound), res.n_cells
+
+    def slot(index, item):
+        value = grads.get(n_cells + index)
+        if item is None or value is None:
+            return value
+        return value[item] if isinstance(item, int) else value.get(item)
+
     out = []
-    func = res.target.func
-    code = func.__code__
     for entry in res.spec:
-        if entry == -1:
-            out.append(_callable_grad(res, by_input))
+        if entry == "fn":
+            out.append(_callable_grad(res, grads))
             continue
-        if isinstance(entry, str) and entry.startswith("*"):
-            out.append(_starred_grad(res, int(entry[1:]), by_input))
-            continue
-        if isinstance(entry, int):
-            entry += res.n_bound
-        index, item = _param_of(func, entry, 0)
-        g_param = by_input.get(res.n_cells + index)
-        if item is not None and g_param is not None:
-            g_param = g_param[item] if isinstance(entry, int) else g_param.get(item)
-        out.append(g_param)
+        slots = _slots(func, entry, n_bound, len(res.args), res.kwargs)
+        if isinstance(slots, dict):
+            out.append({k: slot(*s) for k, s in slots.items()})
+        elif isinstance(entry, tuple):
+            out.append(tuple(slot(*s) for s in slots))
+        else:
+            out.append(slot(*slots[0]))
     return tuple(out)
 
 
-def _callable_grad(res, by_input):
-    func = res.target.func
-    if res.n_bound:
-        return by_input.get(res.n_cells)
+def _callable_grad(res, grads):
+    """The gradient of the callable: ``self`` for a method, captured variables else."""
+    if res.target.bound:
+        return grads.get(res.n_cells)
     fields = {}
-    for i, name in enumerate(func.__code__.co_freevars):
-        g = by_input.get(i)
-        if g is not None:
-            fields[name] = g
+    for i, name in enumerate(res.target.func.__code__.co_freevars):
+        if grads.get(i) is not None:
+            fields[name] = grads[i]
     return Struct(fields) if fields else None
-
-
-def _starred_grad(res, start, by_input):
-    func = res.target.func
-    code = func.__code__
-    grads = []
-    n_pos = code.co_argcount
-    for i in range(start + res.n_bound, n_pos):
-        grads.append(by_input.get(res.n_cells + i))
-    if code.co_flags & 0x04:
-        var = by_input.get(res.n_cells + n_pos + code.co_kwonlyargcount)
-        grads.extend(var if var is not None else [None] * (len(res.args) - len(grads) - start))
-    return tuple(grads)
 
 
 def _rule_bwd(res, g):
     """A function with a rule, called through a variable (``act(x)``)."""
     rule = res.target.rule
+    n_bound = len(res.target.bound)
     if rule.nondiff:
         return tuple(None for _ in res.spec)
     if rule.vjp_all is not None:
         grads = rule.vjp_all(g, res.out, *res.args, **res.kwargs)
     else:
-        wanted = {(0 if e == -1 else e + res.n_bound) for e in res.spec if isinstance(e, int)}
-        grads = []
-        for i, t in enumerate(rule.vjps or ()):
-            want = i in wanted and t is not None
-            grads.append(t(g, res.out, *res.args, **res.kwargs) if want else None)
+        wanted = {0 if e == "fn" else e + n_bound for e in res.spec if e == "fn" or
+                  (isinstance(e, int) and e >= 0)}
+        grads = [t(g, res.out, *res.args, **res.kwargs) if i in wanted and t is not None
+                 else None for i, t in enumerate(rule.vjps or ())]
     out = []
     for entry in res.spec:
-        if entry == -1 and res.n_bound:
-            entry = 0
-        elif isinstance(entry, int):
-            entry += res.n_bound
-        out.append(grads[entry] if isinstance(entry, int) and 0 <= entry < len(grads)
-                   else None)
+        index = 0 if entry == "fn" and n_bound else (entry + n_bound
+                                                       if isinstance(entry, int) else None)
+        out.append(grads[index] if index is not None and 0 <= index < len(grads) else None)
     return tuple(out)

@@ -360,3 +360,21 @@ def sum_jvp(d, x):
         if v is not None:
             total = total + v
     return total
+
+
+def sequence_vjp(g, x):
+    """Gradient of ``x`` through ``tuple(x)``/``list(x)``: the same items, x's container."""
+    if g is None:
+        return None
+    if isinstance(x, np.ndarray):
+        return np.stack([nz(gi, xi) for gi, xi in zip(g, x)]) if len(x) else zeros_like(x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(g)
+    return list(g)
+
+
+def sequence_jvp(d, ans):
+    """Tangent of ``tuple(x)``/``list(x)``: the tangent's items in ``ans``'s container."""
+    if d is None:
+        return None
+    return type(ans)(d)

@@ -7,8 +7,8 @@ import builtins
 import math
 import operator
 
-from .helpers import (add_attr, broadcast_like, iter_sequence, log, spread, sum_jvp, sum_vjp,
-                      unbroadcast)
+from .helpers import (add_attr, broadcast_like, iter_sequence, log, sequence_jvp, sequence_vjp,
+                      spread, sum_jvp, sum_vjp, unbroadcast)
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
                        defvjp, defvjp_all, nondifferentiable)
 
@@ -50,6 +50,19 @@ defvjp(builtins.float, lambda g, ans, x: g, out=SCALAR)
 def_linear(builtins.float, out=SCALAR)
 defvjp(builtins.sum, lambda g, ans, x, start=0: sum_vjp(g, x), out=SCALAR)
 defjvp(builtins.sum, lambda d, ans, x, start=0: sum_jvp(d, x))
+def _container_kind(tag):
+    def kind(args, keywords):
+        from ad_compiler import kinds
+        return getattr(kinds, tag)
+    return kind
+
+
+defvjp(builtins.tuple, lambda g, ans, iterable=(): sequence_vjp(g, iterable),
+       out=_container_kind("TUPLE"))
+defjvp(builtins.tuple, lambda d, ans, iterable=(): sequence_jvp(d, ans))
+defvjp(builtins.list, lambda g, ans, iterable=(): sequence_vjp(g, iterable),
+       out=_container_kind("LIST"))
+defjvp(builtins.list, lambda d, ans, iterable=(): sequence_jvp(d, ans))
 nondifferentiable(builtins.len, builtins.range, builtins.isinstance, builtins.int,
                   builtins.bool, builtins.round, builtins.print, builtins.type, builtins.id,
                   builtins.hash, builtins.str, builtins.repr, builtins.callable,
