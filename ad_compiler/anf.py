@@ -151,13 +151,23 @@ class Normaliser:
         index, range_atom, prelude = self.loop_index(s, out)
         inner = []
         for target, value in prelude:
-            if isinstance(target, gast.Name):
-                self.assign_name(target.id, value, inner, s)
-            else:
-                self.assign_target(target, self.atom(value, inner), inner, s)
+            self.assign_parts(target, value, inner, s)
         inner.extend(self.block(body))
         out.append(N.for_(index, range_atom, inner, s))
         self.after_loop(flag, s, out)
+
+    def assign_parts(self, target, value, out, like):
+        """``i, a = (pos, seq[k])`` element by element, so that a tuple built
+        only to be unpacked does not tie the activity of its parts together."""
+        if (isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, gast.Tuple)
+                and len(target.elts) == len(value.elts)
+                and not any(isinstance(e, gast.Starred) for e in target.elts)):
+            for t, v in zip(target.elts, value.elts):
+                self.assign_parts(t, v, out, like)
+        elif isinstance(target, gast.Name):
+            self.assign_name(target.id, value, out, like)
+        else:
+            self.assign_target(target, self.atom(value, out), out, like)
 
     def stmt_Try(self, s, out):
         # Compiled for the path on which no exception is raised.
