@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import gast
 
-from . import activity, anf, calls, cflow, codegen, kinds, optimize, reverse, syntax
+from . import activity, aliasing, anf, calls, cflow, codegen, kinds, optimize, reverse, syntax
 from . import nodes as N
 from .naming import Externs, Namer
 from .resolve import MISSING, Resolver
@@ -31,10 +31,13 @@ class Options:
     function returning residuals and a backward function taking them).
     inplace: update owned adjoint arrays in place.
     optimize: run the optimiser (off only to inspect raw output).
+    callee: compiled for a call from other differentiated code (its
+    arguments belong to the caller, so it may not mutate them).
     """
     mode: str = "grad"
     inplace: bool = True
     optimize: bool = True
+    callee: bool = False
 
 
 class Context:
@@ -51,6 +54,7 @@ class Context:
         self.namer = Namer(N.names_in(source.node) | set(self.inputs))
         self.resolver = Resolver(func, anf.local_names(source.node))
         self.externs = Externs(self.namer, self.resolver.lookup)
+        self.resolver.externs = self.externs.bound
         self.kinds = {}
         self.active = set()
         self.wrt = []
@@ -115,6 +119,11 @@ def build(func, active_indices, input_kinds, options):
     fn = anf.normalise(source, ctx.namer, ctx.externs, ctx.resolver.is_module)
     fn = cflow.structure(fn, ctx.namer)
     ctx.analyse(fn, active_indices, input_kinds)
+    copied = aliasing.check(fn, source, ctx.kinds, anf.local_names(source.node),
+                            ctx.params, options.callee)
+    if copied:
+        fn = aliasing.copy_on_entry(fn, copied, ctx.externs, ctx.namer)
+        ctx.analyse(fn, active_indices, input_kinds)
     result = reverse.Reverse(ctx).function(fn)
     functions = assemble(result, ctx, fn)
     if options.optimize:
@@ -198,7 +207,7 @@ def _get(func, active, values, options):
     return compiled
 
 
-_SPLIT = Options(mode="split")
+_SPLIT = Options(mode="split", callee=True)
 
 
 def vjp_function(func, active, values):

@@ -20,11 +20,14 @@ class Resolver:
             self.builtins = self.builtins.__dict__
         self.locals = set(local_names) | set(func.__code__.co_freevars)
         self.assumptions = {}
+        self.externs = {}         # names the compiler bound itself (helpers it inserts)
 
     def lookup(self, name):
         """The object a global or builtin name refers to now (MISSING if none)."""
         if name in self.locals:
             return MISSING
+        if name in self.externs:
+            return self.externs[name]
         if name in self.globals:
             return self.globals[name]
         return self.builtins.get(name, MISSING)
@@ -44,7 +47,7 @@ class Resolver:
         obj = self.lookup(node.id)
         if obj is MISSING:
             return MISSING
-        if node.id in self.globals:
+        if node.id in self.globals and node.id not in self.externs:
             self.assumptions[node.id] = obj
         for attr in reversed(path):
             obj = getattr(obj, attr, MISSING)

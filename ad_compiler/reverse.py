@@ -212,6 +212,16 @@ class Reverse:
         call = self.ctx.classify(s.value)
         if call.kind == "special" and call.special == "list.append":
             return self.list_append(s, call)
+        if call.kind == "dynamic" and self.any_active(call, s.value):
+            # The result is dropped, so no gradient flows back; the call still
+            # goes through call_fwd, which refuses a callee that would change
+            # its differentiated arguments behind the adjoint's back.
+            from runtime.dispatch import call_fwd
+            spec, _ = self.call_spec(s.value, call, s)
+            args = [N.copy(s.value.func), N.tuple_([N.const(x) for x in spec])] + \
+                [N.copy(a) for a in s.value.args]
+            return Step([N.expr_stmt(gast.Call(func=self.rt(call_fwd), args=args,
+                                               keywords=N.copy(s.value.keywords)), s)])
         return Step([s])
 
     def stmt_Return(self, s, loops):

@@ -378,3 +378,12 @@ def sequence_jvp(d, ans):
     if d is None:
         return None
     return type(ans)(d)
+
+
+def copy_input(x):
+    """A shallow copy of an argument the function mutates (the caller's stays as is)."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, (list, dict)):
+        return type(x)(x)
+    return x

@@ -7,7 +7,7 @@ import builtins
 import math
 import operator
 
-from .helpers import (add_attr, broadcast_like, iter_sequence, log, sequence_jvp, sequence_vjp,
+from .helpers import (add_attr, broadcast_like, copy_input, iter_sequence, log, sequence_jvp, sequence_vjp,
                       spread, sum_jvp, sum_vjp, unbroadcast)
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
                        defvjp, defvjp_all, nondifferentiable)
@@ -142,6 +142,8 @@ nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, mat
 
 # ---------------------------------------------------------------- runtime helpers
 
+defvjp(copy_input, lambda g, ans, x: g, out=SAME)
+def_linear(copy_input, out=SAME)
 defvjp(iter_sequence, lambda g, ans, x: g, out=SAME)
 def_linear(iter_sequence, out=SAME)
 defvjp(spread, lambda h, ans, g, x: unbroadcast(h, g), out=SAME)
