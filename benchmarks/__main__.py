@@ -21,6 +21,8 @@ WORKLOADS = {
     "poly": workloads.workload_poly,
     "mlp64": lambda: workloads.workload_mlp(np.float64),
     "mlp32": lambda: workloads.workload_mlp(np.float32),
+    "scalar_loop": workloads.workload_scalar_loop,
+    "rnn": workloads.workload_rnn,
 }
 
 
@@ -38,13 +40,16 @@ def run(names, rounds):
             lines.append("| %s | %.2fx | %s |" % (cname, ratio, fmt_time(t)))
         lines.append("")
         print("\n".join(lines[-(len(results) + 5):]), flush=True)
-    times = workloads.codegen_times()
-    text = ("### codegen: first-call gradient of a 20-line function\n\n"
-            "median %s, best %s, worst %s over %d runs\n"
-            % (fmt_time(times[len(times) // 2]), fmt_time(times[0]), fmt_time(times[-1]),
-               len(times)))
-    print(text)
-    lines.append(text)
+    for label, fn in (("a 20-line function", workloads.codegen_times),
+                      ("a 40-line function with loops and 3 helpers",
+                       workloads.codegen_loop_times)):
+        times = fn()
+        text = ("### codegen: first-call gradient of %s\n\n"
+                "median %s, best %s, worst %s over %d runs\n"
+                % (label, fmt_time(times[len(times) // 2]), fmt_time(times[0]),
+                   fmt_time(times[-1]), len(times)))
+        print(text)
+        lines.append(text)
     return "\n".join(lines)
 
 

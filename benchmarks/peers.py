@@ -9,7 +9,7 @@ def _try(name):
         return None
 
 
-def scalar_grads(f, x):
+def scalar_grads(f, x, loop=False):
     out = {}
     ag = _try("autograd")
     if ag is not None:
@@ -60,4 +60,23 @@ def mlp_grads(loss, args, dtype):
         jargs = [jnp.asarray(a) for a in args]
         jax.block_until_ready(g(*jargs))
         out["jax.jit"] = lambda: jax.block_until_ready(g(*jargs))
+    return out
+
+
+def rnn_grads(args):
+    out = {}
+    jax = _try("jax")
+    if jax is not None:
+        import jax.numpy as jnp
+        jax.config.update("jax_enable_x64", True)
+
+        def jloss(Wx, Wh, b, xs, h0):
+            def body(h, x):
+                return jnp.tanh(x @ Wx + h @ Wh + b), None
+            h, _ = jax.lax.scan(body, h0, xs)
+            return jnp.sum(h * h)
+        g = jax.jit(jax.grad(jloss, argnums=(0, 1, 2)))
+        jargs = [jnp.asarray(a) for a in args]
+        jax.block_until_ready(g(*jargs))
+        out["jax.jit + lax.scan"] = lambda: jax.block_until_ready(g(*jargs))
     return out

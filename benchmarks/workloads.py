@@ -4,6 +4,8 @@ References are hand-written NumPy gradients; contenders are this compiler
 and, when installed, peers (HIPS autograd, JAX, PyTorch).  Every contender
 is checked against the reference before it is timed.
 """
+import math
+
 import numpy as np
 
 from ad_compiler import grad, gradient
@@ -93,6 +95,82 @@ def workload_mlp(dtype=np.float64):
         np.dtype(dtype).name)
 
 
+# ---------------------------------------------------------------- scalar loop
+
+def scalar_loop(x):
+    for i in range(100):
+        x = math.sin(x) * 1.01 + 0.1 * x
+    return x
+
+
+def scalar_loop_hand(x):
+    xs = []
+    for i in range(100):
+        xs.append(x)
+        x = math.sin(x) * 1.01 + 0.1 * x
+    g = 1.0
+    for x in reversed(xs):
+        g = g * (math.cos(x) * 1.01 + 0.1)
+    return g
+
+
+def workload_scalar_loop():
+    x = 0.5
+    dloop = grad(scalar_loop)
+    contenders = {"ad_compiler": lambda: dloop(x)}
+    contenders.update(peers.scalar_grads(scalar_loop, x, loop=True))
+    reference = lambda: scalar_loop_hand(x)  # noqa: E731
+    _check(reference, contenders, rtol=1e-9)
+    return reference, contenders, "100-step scalar loop x = sin(x)*1.01 + 0.1x"
+
+
+# ---------------------------------------------------------------- RNN
+
+def rnn_loss(Wx, Wh, b, xs, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ Wx + h @ Wh + b)
+    return np.sum(h * h)
+
+
+def rnn_hand(Wx, Wh, b, xs, h0):
+    hs = [h0]
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ Wx + h @ Wh + b)
+        hs.append(h)
+    dh = 2.0 * h
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    for t in reversed(range(xs.shape[0])):
+        h = hs[t + 1]
+        da = dh * (1.0 - h * h)
+        dWx += xs[t].T @ da
+        dWh += hs[t].T @ da
+        db += da.sum(axis=0)
+        dh = da @ Wh.T
+    return dWx, dWh, db
+
+
+def rnn_data(T=50, batch=8, n_in=16, n_hidden=32, seed=0):
+    rng = np.random.RandomState(seed)
+    Wx = rng.randn(n_in, n_hidden) * 0.2
+    Wh = rng.randn(n_hidden, n_hidden) * 0.2
+    b = np.zeros(n_hidden)
+    xs = rng.randn(T, batch, n_in)
+    h0 = np.zeros((batch, n_hidden))
+    return Wx, Wh, b, xs, h0
+
+
+def workload_rnn():
+    args = rnn_data()
+    drnn = grad(rnn_loss, wrt=(0, 1, 2))
+    contenders = {"ad_compiler": lambda: drnn(*args)}
+    contenders.update(peers.rnn_grads(args))
+    reference = lambda: rnn_hand(*args)  # noqa: E731
+    _check(reference, contenders, rtol=1e-6)
+    return reference, contenders, "vanilla RNN, T=50, batch 8, 16->32, loss sum(h*h)"
+
+
 # ---------------------------------------------------------------- code generation
 
 CODEGEN_SOURCE = '''
@@ -120,26 +198,102 @@ def model(W1, b1, W2, b2, x, y):
 '''
 
 
+CODEGEN_LOOPS_SOURCE = '''
+import math
+import numpy as np
+
+def squash(v, k):
+    return np.tanh(k * v) / k
+
+def penalty(ws):
+    total = 0.0
+    for w in ws:
+        total = total + np.sum(w * w)
+    return total
+
+def step(h, x, W, U, b):
+    return squash(x @ W + h @ U + b, 1.5)
+
+def model(W, U, b, V, xs, ys):
+    h = np.zeros((xs.shape[1], W.shape[1]))
+    loss = 0.0
+    count = 0
+    for t in range(xs.shape[0]):
+        h = step(h, xs[t], W, U, b)
+        if t % 2 == 0:
+            out = h @ V
+            err = out - ys[t]
+            loss = loss + np.mean(err * err)
+            count = count + 1
+        else:
+            loss = loss + 0.01 * np.sum(np.abs(h))
+    scale = 1.0
+    i = 0
+    while scale > 0.3:
+        scale = scale * 0.7
+        i = i + 1
+    decay = [math.exp(-0.1 * k) for k in range(3)]
+    reg = penalty([W, U, V]) * decay[0]
+    for j, w in enumerate([W, U]):
+        reg = reg + decay[j + 1] * np.sum(np.abs(w))
+    norms = []
+    for w in (W, U, V):
+        norms.append(np.sqrt(np.sum(w * w) + 1e-8))
+    total_norm = sum(norms)
+    if total_norm > 10.0:
+        reg = reg * 2.0
+    elif total_norm > 5.0:
+        reg = reg * 1.5
+    avg = loss / max(count, 1)
+    smooth = squash(avg, 2.0)
+    result = smooth + scale * reg
+    result = result + 0.001 * total_norm
+    return result
+'''
+
+
+def _fresh_compiler_state():
+    from ad_compiler import api, compiler
+    from ad_compiler.source import _SOURCES
+    compiler.clear_cache()
+    _SOURCES.clear()
+    api._PLANS.clear()
+    api._FAST.clear()
+
+
+def _load(source, filename):
+    import linecache
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    ns = {}
+    exec(compile(source, filename, "exec"), ns)
+    return ns["model"]
+
+
+def codegen_loop_times(rounds=7):
+    """Seconds for the first gradient of a 40-line function with loops and 3 helpers."""
+    import time
+    model = _load(CODEGEN_LOOPS_SOURCE, "<benchmark codegen loops>")
+    rng = np.random.RandomState(0)
+    args = (rng.randn(3, 4) * 0.3, rng.randn(4, 4) * 0.3, np.zeros(4), rng.randn(4, 2) * 0.3,
+            rng.randn(6, 2, 3), rng.randn(6, 2, 2))
+    times = []
+    for _ in range(rounds):
+        _fresh_compiler_state()
+        start = time.perf_counter()
+        gradient(model, *args)
+        times.append(time.perf_counter() - start)
+    return sorted(times)
+
+
 def codegen_times(rounds=7):
     """Seconds to generate and compile the gradient of a 20-line function."""
-    import linecache
     import time
-    from ad_compiler import compiler
-    from ad_compiler.source import _SOURCES
-    filename = "<benchmark codegen>"
-    linecache.cache[filename] = (len(CODEGEN_SOURCE), None,
-                                 CODEGEN_SOURCE.splitlines(True), filename)
-    ns = {}
-    exec(compile(CODEGEN_SOURCE, filename, "exec"), ns)
+    model = _load(CODEGEN_SOURCE, "<benchmark codegen>")
     args = mlp_data(np.float64, batch=4, n_in=5, n_hidden=3, n_out=2)
     times = []
     for _ in range(rounds):
-        compiler.clear_cache()
-        _SOURCES.clear()
-        from ad_compiler import api
-        api._PLANS.clear()
-        api._FAST.clear()
+        _fresh_compiler_state()
         start = time.perf_counter()
-        gradient(ns["model"], *args)
+        gradient(model, *args)
         times.append(time.perf_counter() - start)
     return sorted(times)

@@ -72,10 +72,13 @@ def _sum_to_shape(g, shape):
     ``np.add.reduce`` is used directly: ``np.sum`` adds a microsecond of
     Python dispatch, which dominates on the small arrays of a loss.
     """
-    extra = g.ndim - len(shape)
+    gshape = g.shape
+    extra = len(gshape) - len(shape)
+    if extra == 1 and gshape[1:] == shape:        # a bias: the common case, made cheap
+        return np.add.reduce(g, axis=0)
     if extra:
         g = np.add.reduce(g, axis=tuple(range(extra)))
-    gshape = g.shape
+        gshape = g.shape
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[i] != 1)
     if axes:
         g = np.add.reduce(g, axis=axes, keepdims=True)
