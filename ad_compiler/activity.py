@@ -116,11 +116,20 @@ def flatten(stmts):
             yield s
 
 
-def analyse(fn, active_inputs, classify):
-    """Return the set of active variable names of an ANF function."""
+def analyse(fn, active_inputs, classify, calls_varied=False):
+    """Return the set of active variable names of an ANF function.
+
+    With ``calls_varied`` (implicit parameters), the result of any call into
+    user code may depend on parameters the callee reads itself.
+    """
     stmts = list(flatten(fn.body))
     table = [effects(s, classify) for s in stmts]
     varied = set(active_inputs)
+    if calls_varied:
+        for s, e in zip(stmts, table):
+            if isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) and \
+                    classify(s.value).kind == "dynamic":
+                varied.update(e.writes)
     changed = True
     while changed:
         changed = False

@@ -229,7 +229,14 @@ def gradient(f, *args):
 
     >>> gradient(lambda x: 3*x**2 + 2*x + 1, 2)
     (14.0,)
+
+    With a single ``Params`` argument, ``f`` takes no arguments and the
+    result is a :class:`Grads` indexed by the parameter arrays.
     """
+    if len(args) == 1 and type(args[0]).__name__ == "Params":
+        from .params import Params, implicit_gradient
+        if isinstance(args[0], Params):
+            return implicit_gradient(f, args[0])
     try:
         fast = _FAST.get(f.__code__)
     except AttributeError:

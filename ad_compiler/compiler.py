@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 
 import gast
+import numpy as np
 
 from . import activity, aliasing, anf, calls, cflow, codegen, kinds, optimize, reverse, syntax
 from . import nodes as N
@@ -33,11 +34,14 @@ class Options:
     optimize: run the optimiser (off only to inspect raw output).
     callee: compiled for a call from other differentiated code (its
     arguments belong to the caller, so it may not mutate them).
+    params: implicit parameters: arrays read from globals and closures are
+    differentiated too, and their gradients deposited by identity.
     """
     mode: str = "grad"
     inplace: bool = True
     optimize: bool = True
     callee: bool = False
+    params: bool = False
 
 
 class Context:
@@ -58,6 +62,7 @@ class Context:
         self.kinds = {}
         self.active = set()
         self.wrt = []
+        self.deposits = []        # params mode: globals and cells whose gradients are kept
 
     def classify(self, node, env=None):
         return calls.classify(node, self.kinds if env is None else env, self.resolver)
@@ -72,7 +77,27 @@ class Context:
             env[name] = kinds.array(k.ndim, name) if kinds.is_array(k) else k
         self.kinds = kinds.KindInference(self.resolver, env,
                                          lambda n, e: self.classify(n, e)).run(fn)
-        self.active = activity.analyse(fn, self.wrt, lambda n: self.classify(n))
+        roots = list(self.wrt)
+        if self.options.params:
+            self.deposits = [c for c in self.cells if c not in roots and
+                             (kinds.is_array(env.get(c)) or env.get(c) == kinds.OTHER)]
+            self.deposits += self.param_globals(fn)
+            roots += self.deposits
+        self.active = activity.analyse(fn, roots, lambda n: self.classify(n),
+                                       calls_varied=self.options.params)
+
+    def param_globals(self, fn):
+        """Globals the function reads that may hold parameters (arrays, objects)."""
+        from . import tree
+        out = []
+        for name in sorted(N.loaded_names(fn) - self.resolver.locals):
+            value = self.resolver.lookup(name)
+            if value is MISSING or name in self.externs.bound:
+                continue
+            if isinstance(value, np.ndarray) or (
+                    tree._children(value) is not None and not isinstance(value, type)):
+                out.append(name)
+        return out
 
 
 def _param_names(fdef):
@@ -210,9 +235,12 @@ def _get(func, active, values, options):
 _SPLIT = Options(mode="split", callee=True)
 
 
-def vjp_function(func, active, values):
+_SPLIT_PARAMS = Options(mode="split", callee=True, params=True)
+
+
+def vjp_function(func, active, values, params=False):
     """Forward/backward pair for ``func`` (used by ``call_fwd``)."""
-    return _get(func, active, values, _SPLIT)
+    return _get(func, active, values, _SPLIT_PARAMS if params else _SPLIT)
 
 
 def grad_function(func, active, values, options):

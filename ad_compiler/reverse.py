@@ -253,7 +253,8 @@ class Reverse:
             return Step(marker + [primal], lambda: [m.restore for m in marker])
         if isinstance(value, gast.Call):
             call = self.ctx.classify(value)
-            if call.kind == "dynamic" and self.any_active(call, value):
+            if call.kind == "dynamic" and (self.any_active(call, value)
+                                           or self.ctx.options.params):
                 return self.dynamic_call(var, value, call, s, loops, marker)
             if call.kind == "special" and call.special == "list.pop":
                 return self.list_pop(var, value, call, s, marker)
@@ -786,6 +787,15 @@ class Reverse:
 
     # ------------------------------------------------------------ whole function
 
+    def deposits(self):
+        """Params mode: hand the gradients of globals and cells to the collector."""
+        code = []
+        for var in self.ctx.deposits:
+            if var in self.active and self.state(var).state != ZERO:
+                code.append(N.expr_stmt(N.call(self.rt(_deposit_fn()),
+                                               [var, self.b(var)])))
+        return code
+
     def function(self, fn):
         steps = self.block(fn.body, 0)
         ret = fn.body[-1]
@@ -803,6 +813,7 @@ class Reverse:
                 seed = [N.assign(self.b(output.id), N.call(self.rt(H.seed), args), ret)]
             self.state(output.id).state = SET
         rev = self.rev_block(steps)
+        rev += self.deposits()
         grads = []
         for var in self.ctx.wrt:
             a = self.state(var)
@@ -813,6 +824,11 @@ class Reverse:
             else:
                 grads.append(N.name(self.b(var)))
         return Result(self.fwd_block(steps), rev, output, seed, grads)
+
+
+def _deposit_fn():
+    from runtime.implicit import deposit
+    return deposit
 
 
 def _rule_fn_name(fn, rule):

@@ -1,8 +1,14 @@
 """Structures of values (pytrees) and the shape of their gradients.
 
 A gradient has the same structure as its argument: tuples, lists, dicts,
-namedtuples, dataclasses and plain objects map to the same containers,
-with ``None`` for leaves that cannot carry a gradient.
+namedtuples, dataclasses, registered classes and plain objects map to the
+same containers, with ``None`` for leaves that cannot carry a gradient
+(functions, strings, bools, None).
+
+>>> tree_leaves({"a": (1.0, [2.0]), "b": None})
+[1.0, 2.0]
+>>> tree_map(lambda v: v * 2, (1.0, {"k": 3.0}))
+(2.0, {'k': 6.0})
 """
 import dataclasses
 import types
@@ -14,6 +20,72 @@ from runtime.helpers import Struct
 
 from .errors import ADError
 
+# Leaves that never carry a gradient (besides None, str and bool).
+_OPAQUE = (types.BuiltinFunctionType, types.MethodType, types.ModuleType, type, np.ufunc,
+           np.dtype, slice, range, bytes, type(Ellipsis), str, bool, np.bool_)
+
+_NODES = {}      # class -> (flatten(obj) -> (children, aux), unflatten(aux, children))
+
+
+def register_node(cls, flatten, unflatten):
+    """Make ``cls`` a container: ``flatten(obj) -> (children, aux)``,
+    ``unflatten(aux, children) -> obj``.  Its gradients then have type ``cls``.
+
+    >>> class Pair:
+    ...     def __init__(self, a, b): self.a, self.b = a, b
+    >>> register_node(Pair, lambda p: ((p.a, p.b), None), lambda aux, c: Pair(*c))
+    """
+    _NODES[cls] = (flatten, unflatten)
+    return cls
+
+
+def _is_namedtuple(x):
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def _attrs(x):
+    """The attribute names of a plain object (``__dict__`` and ``__slots__``)."""
+    names = list(vars(x)) if hasattr(x, "__dict__") else []
+    for klass in type(x).__mro__:
+        for slot in getattr(klass, "__slots__", ()):
+            if slot not in names and slot not in ("__dict__", "__weakref__") and \
+                    hasattr(x, slot):
+                names.append(slot)
+    return names
+
+
+def _children(x):
+    """(kind, children as [(key, value)]) of a container, or None for a leaf."""
+    node = _NODES.get(type(x))
+    if node is not None:
+        kids, aux = node[0](x)
+        return ("node", aux), list(enumerate(kids))
+    if isinstance(x, (tuple, list)):
+        return ("seq", None), list(enumerate(x))
+    if isinstance(x, dict):
+        return ("dict", None), list(x.items())
+    if x is None or isinstance(x, (np.ndarray, float, int, complex, np.number) + _OPAQUE) or \
+            isinstance(x, types.FunctionType):
+        return None
+    if dataclasses.is_dataclass(x):
+        return ("obj", None), [(f.name, getattr(x, f.name)) for f in dataclasses.fields(x)]
+    if hasattr(x, "__dict__") or hasattr(type(x), "__slots__"):
+        return ("obj", None), [(k, getattr(x, k)) for k in _attrs(x)]
+    return None
+
+
+def check_walkable(x, where="argument"):
+    """Raise ADError if ``x`` may hold gradients but cannot be walked."""
+    if _children(x) is not None or x is None or isinstance(
+            x, (np.ndarray, float, int, complex, np.number, types.FunctionType) + _OPAQUE):
+        return
+    raise ADError("cannot take the gradient of %s of type %s: it is not a container this "
+                  "compiler knows how to walk; register it with "
+                  "ad_compiler.register_node(%s, flatten, unflatten), or pass its arrays"
+                  % (where, type(x).__name__, type(x).__name__))
+
+
+# ---------------------------------------------------------------- gradients
 
 def finish(x, g):
     """Turn a raw gradient ``g`` of the argument ``x`` into its user-facing form."""
@@ -22,30 +94,13 @@ def finish(x, g):
         return 0.0 if g is None else float(g)
     if tp is np.ndarray:
         return _array_grad(x, g)
-    if isinstance(x, (bool, np.bool_)) or x is None or isinstance(x, str):
+    if x is None or isinstance(x, _OPAQUE):
         return None
     if isinstance(x, (float, int, np.number)):
         return 0.0 if g is None else float(g)
     if isinstance(x, types.FunctionType):
         return _closure_grad(x, g)
-    if callable(x) and not _has_fields(x):
-        return None
     return rebuild(x, g)
-
-
-_CLOSURE_TYPES = {}
-
-
-def _closure_grad(fn, g):
-    """A closure's gradient: a namedtuple of its captured variables' gradients."""
-    names = fn.__code__.co_freevars
-    if not names or g is None:
-        return None
-    tp = _CLOSURE_TYPES.get(names)
-    if tp is None:
-        tp = _CLOSURE_TYPES[names] = namedtuple("Closure", names)
-    values = [c.cell_contents for c in fn.__closure__]
-    return tp(*[finish(v, _get(g, i, name)) for i, (name, v) in enumerate(zip(names, values))])
 
 
 def _array_grad(x, g):
@@ -65,34 +120,44 @@ def _array_grad(x, g):
     return g
 
 
-def _has_fields(x):
-    return hasattr(x, "__dict__") and not isinstance(x, (type, types.FunctionType,
-                                                          types.BuiltinFunctionType))
+_CLOSURE_TYPES = {}
+
+
+def _closure_grad(fn, g):
+    """A closure's gradient: a namedtuple of its captured variables' gradients."""
+    names = fn.__code__.co_freevars
+    if not names or g is None:
+        return None
+    tp = _CLOSURE_TYPES.get(names)
+    if tp is None:
+        tp = _CLOSURE_TYPES[names] = namedtuple("Closure", names)
+    values = [c.cell_contents for c in fn.__closure__]
+    return tp(*[finish(v, _get(g, i, name)) for i, (name, v) in enumerate(zip(names, values))])
 
 
 def rebuild(x, g):
-    """The gradient of structure ``x`` in ``x``'s own container types."""
-    if g is None:
-        return _zero_structure(x)
-    if isinstance(x, tuple) and hasattr(x, "_fields"):
-        items = [rebuild(v, _get(g, i, f)) for i, (f, v) in enumerate(zip(x._fields, x))]
-        return type(x)(*items)
+    """The gradient of container ``x`` in ``x``'s own types (``g`` None is zero)."""
+    node = _NODES.get(type(x))
+    if node is not None:
+        kids, aux = node[0](x)
+        gkids, _ = node[0](g) if isinstance(g, type(x)) else ([_get(g, i) for i in
+                                                              range(len(kids))], None)
+        return node[1](aux, [finish(v, gv) for v, gv in zip(kids, gkids)])
+    if _is_namedtuple(x):
+        return type(x)(*[finish(v, _get(g, i, f)) for i, (f, v) in
+                         enumerate(zip(type(x)._fields, x))])
     if isinstance(x, (tuple, list)):
-        items = [finish(v, _get(g, i)) for i, v in enumerate(x)]
-        return type(x)(items)
+        return type(x)([finish(v, _get(g, i)) for i, v in enumerate(x)])
     if isinstance(x, dict):
         return {k: finish(v, _get(g, k)) for k, v in x.items()}
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        out = object.__new__(type(x))
-        for f in dataclasses.fields(x):
-            object.__setattr__(out, f.name, finish(getattr(x, f.name), _get(g, f.name)))
-        return out
-    if hasattr(x, "__dict__"):
-        out = object.__new__(type(x))
-        for k, v in vars(x).items():
-            object.__setattr__(out, k, finish(v, _get(g, k)))
-        return out
-    return finish(x, g)
+    found = _children(x)
+    if found is None:
+        check_walkable(x)
+        return None
+    out = object.__new__(type(x))
+    for k, v in found[1]:
+        object.__setattr__(out, k, finish(v, _get(g, k, k)))
+    return out
 
 
 def _get(g, i, name=None):
@@ -103,15 +168,96 @@ def _get(g, i, name=None):
     if isinstance(g, dict):
         return g.get(i)
     if isinstance(g, (tuple, list)):
-        return g[i] if i < len(g) else None
+        return g[i] if isinstance(i, int) and i < len(g) else None
     return getattr(g, name, None) if name is not None else None
 
 
-def _zero_structure(x):
-    if isinstance(x, np.ndarray):
-        return _array_grad(x, None)
-    if isinstance(x, (float, int)) and not isinstance(x, bool):
-        return 0.0
-    if isinstance(x, (tuple, list, dict)) or hasattr(x, "__dict__"):
-        return rebuild(x, {}) if isinstance(x, dict) else rebuild(x, Struct())
-    return None
+# ---------------------------------------------------------------- tree utilities
+
+class TreeDef:
+    """The structure of a tree, without its leaves."""
+
+    __slots__ = ("kind", "template", "children", "keys")
+
+    def __init__(self, kind, template, children, keys):
+        self.kind, self.template, self.children, self.keys = kind, template, children, keys
+
+    def __repr__(self):
+        return "TreeDef(%s)" % (self.kind if self.kind != "leaf" else "*")
+
+    def __eq__(self, other):
+        return (isinstance(other, TreeDef) and self.kind == other.kind
+                and type(self.template) is type(other.template) and self.keys == other.keys
+                and self.children == other.children)
+
+
+def tree_flatten(x):
+    """``(leaves, treedef)``: the leaves in order, and how to put them back.
+
+    ``None`` is an empty subtree (no leaves), as in JAX.
+    """
+    leaves = []
+    return leaves, _flatten(x, leaves)
+
+
+def _flatten(x, leaves):
+    if x is None:
+        return TreeDef("none", None, (), ())
+    if isinstance(x, Struct):
+        keys = tuple(x.fields)
+        return TreeDef("struct", None, tuple(_flatten(x.fields[k], leaves) for k in keys), keys)
+    found = _children(x)
+    if found is None:
+        leaves.append(x)
+        return TreeDef("leaf", None, (), ())
+    (kind, aux), kids = found
+    keys = tuple(k for k, _ in kids)
+    return TreeDef(kind, (x, aux), tuple(_flatten(v, leaves) for _, v in kids), keys)
+
+
+def tree_unflatten(treedef, leaves):
+    """The tree of ``treedef``'s structure with ``leaves`` in order."""
+    it = iter(leaves)
+    out = _unflatten(treedef, it)
+    if next(it, _END) is not _END:
+        raise ValueError("too many leaves for the tree structure")
+    return out
+
+
+_END = object()
+
+
+def _unflatten(td, it):
+    if td.kind == "leaf":
+        return next(it)
+    if td.kind == "none":
+        return None
+    kids = [_unflatten(c, it) for c in td.children]
+    if td.kind == "struct":
+        return Struct(dict(zip(td.keys, kids)))
+    x, aux = td.template
+    if td.kind == "node":
+        return _NODES[type(x)][1](aux, kids)
+    if td.kind == "seq":
+        return type(x)(*kids) if _is_namedtuple(x) else type(x)(kids)
+    if td.kind == "dict":
+        return dict(zip(td.keys, kids))
+    out = object.__new__(type(x))
+    for k, v in zip(td.keys, kids):
+        object.__setattr__(out, k, v)
+    return out
+
+
+def tree_leaves(x):
+    """The leaves of ``x`` in order (``None`` has none)."""
+    return tree_flatten(x)[0]
+
+
+def tree_map(f, tree, *rest):
+    """``f`` applied leaf by leaf to one tree, or to several of the same structure."""
+    leaves, td = tree_flatten(tree)
+    others = [tree_flatten(r)[0] for r in rest]
+    for o in others:
+        if len(o) != len(leaves):
+            raise ValueError("tree_map: trees have different numbers of leaves")
+    return tree_unflatten(td, [f(*vals) for vals in zip(leaves, *others)])

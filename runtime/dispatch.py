@@ -21,7 +21,7 @@ is compiled once per (code object, active parameters, argument kinds).
 import inspect
 import types
 
-from . import registry
+from . import implicit, registry
 from .helpers import Struct, zeros_like
 
 _VARARGS, _VARKW = 0x04, 0x08
@@ -32,16 +32,42 @@ def _compiler():
     return compiler
 
 
+def _constructor_fields(cls):
+    """Field names a class's constructor arguments map to, or None.
+
+    namedtuples and dataclasses (without ``__post_init__``) store each
+    argument in the field of the same name, so the gradient of an argument
+    is the gradient of its field.
+    """
+    if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return tuple(cls._fields)
+    import dataclasses
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls) and \
+            not hasattr(cls, "__post_init__"):
+        return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return None
+
+
 class Target:
     """A callable opened up: its plain function, what it is bound to, or its rule."""
 
-    __slots__ = ("func", "bound", "rule")
+    __slots__ = ("func", "bound", "rule", "fields")
 
     def __init__(self, fn):
         self.rule = registry.lookup(fn)
         self.bound = ()
         self.func = None
+        self.fields = None
         if self.rule is not None:
+            return
+        if isinstance(fn, type):
+            self.fields = _constructor_fields(fn)
+            if self.fields is None:
+                from ad_compiler.errors import NoAdjointError
+                raise NoAdjointError(
+                    "cannot differentiate through the constructor of %s: build the object "
+                    "outside the differentiated function, make it a dataclass or namedtuple, "
+                    "or register a rule with @adjoint(%s)" % (fn.__qualname__, fn.__qualname__))
             return
         owner = getattr(fn, "__self__", None)
         if isinstance(fn, (types.BuiltinMethodType, types.MethodWrapperType)) and \
@@ -146,23 +172,25 @@ class Res:
 def call_fwd(fn, spec, *args, **kwargs):
     """Forward sweep of ``fn(*args, **kwargs)``: returns ``(out, residuals)``."""
     target = Target(fn)
-    if target.rule is not None:
+    if target.rule is not None or target.fields is not None:
         out = fn(*args, **kwargs)
         return out, Res(None, None, out, spec, target, target.bound + args, kwargs, 0)
     func = target.func
     values = _bind(func, target.bound + args, kwargs)
     cells = [c.cell_contents for c in func.__closure__] if func.__closure__ else []
+    params = implicit.current() is not None
     active = set()
     for entry in spec:
         if entry == "fn":
-            active.update(range(len(cells)))
+            if not params:              # in params mode a callee deposits its own cells
+                active.update(range(len(cells)))
             if target.bound:
                 active.add(len(cells))
             continue
         slots = _slots(func, entry, len(target.bound), len(args), kwargs)
         for index, _ in (slots.values() if isinstance(slots, dict) else slots):
             active.add(len(cells) + index)
-    compiled = _compiler().vjp_function(func, tuple(sorted(active)), cells + values)
+    compiled = _compiler().vjp_function(func, tuple(sorted(active)), cells + values, params)
     out, inner = compiled.fwd(*cells, *values)
     return out, Res(compiled, inner, out, spec, target, args, kwargs, len(cells))
 
@@ -171,6 +199,8 @@ def call_bwd(res, g):
     """Gradients for the entries of the call's ``spec``, in order."""
     if g is None:
         g = zeros_like(res.out)
+    if res.target.fields is not None:
+        return _constructor_bwd(res, g)
     if res.compiled is None:
         return _rule_bwd(res, g)
     grads = dict(zip(res.compiled.active, res.compiled.bwd(res.inner, g)))
@@ -206,6 +236,40 @@ def _callable_grad(res, grads):
         if grads.get(i) is not None:
             fields[name] = grads[i]
     return Struct(fields) if fields else None
+
+
+def _constructor_bwd(res, g):
+    """Field gradients of a namedtuple/dataclass, sent back to its constructor arguments."""
+    fields = res.target.fields
+
+    def field(name):
+        if g is None:
+            return None
+        if isinstance(g, Struct):
+            return g.fields.get(name)
+        if isinstance(g, dict):
+            return g.get(name)
+        if isinstance(g, tuple):
+            i = fields.index(name)
+            return g[i] if i < len(g) else None
+        return getattr(g, name, None)
+
+    out = []
+    for entry in res.spec:
+        if isinstance(entry, int):
+            p = entry if entry >= 0 else len(res.args) + entry
+            out.append(field(fields[p]) if p < len(fields) else None)
+        elif isinstance(entry, str) and entry != "fn":
+            out.append(field(entry))
+        elif isinstance(entry, tuple) and entry[0] == "*":
+            _, i, n = entry
+            out.append(tuple(field(fields[p]) for p in range(i, len(res.args) - (n - 1 - i))))
+        elif isinstance(entry, tuple):
+            named = set(entry[1])
+            out.append({k: field(k) for k in res.kwargs if k not in named})
+        else:
+            out.append(None)
+    return tuple(out)
 
 
 def _rule_bwd(res, g):

@@ -1,0 +1,151 @@
+"""Structured arguments: the gradient has the argument's shape and container types."""
+from collections import namedtuple
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+from ad_compiler import gradient, withgradient
+from ad_compiler.checks import check_grads
+
+NT = namedtuple("NT", "a b c")
+
+
+def seed_nt():
+    return NT(a=np.array([2, 1]), b=np.array([2, 0]), c=np.tanh)
+
+
+def test_seed_namedtuple_gradient():
+    g = lambda x: np.sum(np.abs(x.a - x.b) ** 2)  # noqa: E731
+    (d,) = gradient(g, seed_nt())
+    assert type(d) is NT
+    np.testing.assert_array_equal(d.a, [0.0, 2.0])
+    np.testing.assert_array_equal(d.b, [-0.0, -2.0])
+    assert np.signbit(d.b[0])
+    assert d.c is None
+
+
+def test_seed_two_arguments():
+    d_nt, d_y = gradient(lambda x, y: np.sum((x.a / y - x.b) ** 2), seed_nt(), np.array([1, 2]))
+    np.testing.assert_array_equal(d_nt.a, [0.0, 0.5])
+    np.testing.assert_array_equal(d_nt.b, [-0.0, -1.0])
+    assert d_nt.c is None
+    np.testing.assert_array_equal(d_y, [-0.0, -0.25])
+
+
+def test_seed_do_block_version():
+    def loss(x, y):
+        z = x.a / y
+        return np.sum(np.abs(z - x.b) ** 2)
+
+    d_nt, d_y = gradient(loss, seed_nt(), np.array([1, 2]))
+    np.testing.assert_array_equal(d_nt.a, [0.0, 0.5])
+    np.testing.assert_array_equal(d_y, [-0.0, -0.25])
+
+
+def test_seed_withgradient():
+    g = lambda x: np.sum(np.abs(x.a - x.b) ** 2)  # noqa: E731
+    r = withgradient(g, seed_nt())
+    assert r.val == 1
+    (d,) = r.grad
+    np.testing.assert_array_equal(d.a, [0.0, 2.0])
+    assert d.c is None
+
+
+class Point(NamedTuple):
+    x: np.ndarray
+    w: float
+    tag: str
+
+
+@dataclass
+class Config:
+    weights: dict
+    scale: float
+    layers: list
+    name: str = "cfg"
+    flag: bool = True
+
+
+class Plain:
+    def __init__(self, W, b, act):
+        self.W, self.b, self.act = W, b, act
+
+
+V = np.array([0.3, -0.7, 1.2])
+
+
+def test_nested_containers_keep_their_types():
+    arg = {"t": (V, 2.0), "l": [V * 2.0, {"k": 3.0}], "s": "text", "n": None, "f": True}
+
+    def f(d):
+        return np.sum(d["t"][0] * d["t"][1]) + np.sum(d["l"][0] ** 2) * d["l"][1]["k"]
+
+    (g,) = gradient(f, arg)
+    assert type(g) is dict and type(g["t"]) is tuple and type(g["l"]) is list
+    np.testing.assert_allclose(g["t"][0], 2.0 * np.ones(3))
+    assert g["t"][1] == pytest.approx(np.sum(V))
+    np.testing.assert_allclose(g["l"][0], 2.0 * (V * 2.0) * 3.0)
+    assert g["l"][1]["k"] == pytest.approx(np.sum((V * 2.0) ** 2))
+    assert g["s"] is None and g["n"] is None and g["f"] is None
+
+
+def test_typing_namedtuple_dataclass_and_plain_object():
+    p = Point(V, 2.0, "p")
+    (gp,) = gradient(lambda p: p.w * np.sum(p.x ** 2), p)
+    assert type(gp) is Point and gp.tag is None
+    np.testing.assert_allclose(gp.x, 2.0 * 2.0 * V)
+
+    cfg = Config({"a": V}, 0.5, [V, 3.0])
+    (gc,) = gradient(lambda c: c.scale * np.sum(c.weights["a"] * c.layers[0]) * c.layers[1], cfg)
+    assert type(gc) is Config and gc.name is None and gc.flag is None
+    np.testing.assert_allclose(gc.weights["a"], 0.5 * V * 3.0)
+    assert gc.layers[1] == pytest.approx(0.5 * np.sum(V * V))
+
+    obj = Plain(np.eye(3), V, np.tanh)
+    (go,) = gradient(lambda m: np.sum(m.act(m.W @ m.b)), obj)
+    assert type(go) is Plain and go.act is None
+    np.testing.assert_allclose(go.b, np.eye(3) @ (1 - np.tanh(V) ** 2))
+
+
+def test_check_grads_over_nested_structures():
+    arg = {"a": (V, [V * 0.5, 1.5]), "b": Point(V + 1.0, 0.7, "q")}
+
+    def f(d):
+        x, rest = d["a"]
+        return np.sum(np.sin(x) * rest[0]) * rest[1] + d["b"].w * np.sum(d["b"].x ** 3)
+
+    check_grads(f, arg)
+
+
+def build_and_return(x):
+    pair = (x * 2.0, x + 1.0)
+    d = {"p": pair, "q": [x, x * x]}
+    first, second = pair
+    nt = NT(first, second, None)
+    return np.sum(nt.a * nt.b) + np.sum(d["q"][1]), d
+
+
+def test_structures_inside_and_as_outputs():
+    r = withgradient(build_and_return, V)
+    (g,) = r.grad
+    expected = 2.0 * (V + 1.0) + 2.0 * V + 2.0 * V
+    np.testing.assert_allclose(g, expected)
+    assert isinstance(r.val, tuple) and isinstance(r.val[1], dict)
+    check_grads(lambda x: build_and_return(x)[0], V)
+
+
+def test_unpacking_and_star_unpacking():
+    def f(v):
+        a, *rest = [v[0], v[1], v[2]]
+        (b, c), d = (rest[0], rest[1]), a
+        return a * b + c * d
+
+    check_grads(f, V)
+
+
+def test_same_array_passed_twice_gets_each_gradient():
+    gx, gy = gradient(lambda x, y: np.sum(x * 2.0 + y * 3.0), V, V)
+    np.testing.assert_array_equal(gx, 2.0 * np.ones(3))
+    np.testing.assert_array_equal(gy, 3.0 * np.ones(3))
