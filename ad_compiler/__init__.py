@@ -9,6 +9,7 @@ import runtime  # noqa: F401  (registers the rule tables)
 from .api import (WithGradient, adjoint_source, grad, gradient, pullback,  # noqa: F401
                   withgradient)
 from .compiler import Options, clear_cache  # noqa: F401
+from .custom import adjoint, checkpoint, nondifferentiable, stop_gradient, tangent  # noqa
 from .params import Grads, Params, param  # noqa: F401
 from .tree import register_node, tree_flatten, tree_leaves, tree_map, tree_unflatten  # noqa
 from .errors import ADError, NoAdjointError, NonScalarOutputError, UnsupportedSyntaxError  # noqa

@@ -27,8 +27,12 @@ MUTATING_METHODS = frozenset(["append", "pop", "extend", "insert", "remove", "cl
                               "resize", "itemset", "put"])
 
 
-def mutated_names(stmts):
-    """Names changed in place (``x[i] = v``, ``x.append(v)``...), with where."""
+def mutated_names(stmts, is_module=lambda name: False):
+    """Names changed in place (``x[i] = v``, ``x.append(v)``...), with where.
+
+    ``np.sort(x)`` is a module function, not ``x.sort()``: receivers that are
+    modules are skipped.
+    """
     out = {}
     for s in _flatten(stmts):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
@@ -38,7 +42,7 @@ def mutated_names(stmts):
         elif isinstance(s, (gast.Expr, gast.Assign)) and isinstance(s.value, gast.Call):
             f = s.value.func
             if (isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name)
-                    and f.attr in MUTATING_METHODS):
+                    and f.attr in MUTATING_METHODS and not is_module(f.value.id)):
                 out.setdefault(f.value.id, s)
     return out
 
@@ -84,9 +88,10 @@ def _stored(s):
     return []
 
 
-def check(fn, source, kinds, user_names, params, callee):
+def check(fn, source, kinds, user_names, params, callee, is_module):
     """Reject aliasing of mutated values; returns the parameters to copy on entry."""
-    mutated = mutated_names(fn.body)
+    mutated = mutated_names(fn.body, is_module)
+    local = _locals(fn)
     if not mutated:
         return []
     for s in _flatten(fn.body):
@@ -116,6 +121,12 @@ def check(fn, source, kinds, user_names, params, callee):
             raise _error(s, source, "'%s' is a view of '%s', which is changed in place at line "
                          "%d; take a copy ('.copy()') so the gradient stays correct"
                          % (z, base, m.lineno))
+    for name, where in mutated.items():
+        if name not in local:
+            raise _error(where, source, "'%s' is not a local variable of '%s' (it is a global "
+                         "or captured from an enclosing function), and changing it in place "
+                         "would change the caller's data; work on a copy (%s.copy())"
+                         % (name, source.name, name))
     changed_params = [p for p in params if p in mutated]
     if changed_params and callee:
         p = changed_params[0]
@@ -123,6 +134,11 @@ def check(fn, source, kinds, user_names, params, callee):
                      "and its caller would see the change; return the new value instead"
                      % (source.name, p))
     return changed_params
+
+
+def _locals(fn):
+    from .anf import local_names
+    return local_names(fn)
 
 
 def _error(node, source, message):

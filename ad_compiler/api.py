@@ -87,6 +87,8 @@ class Plan:
         lead = len(target.lead)
         # Argument i is parameter ``index`` (or item ``item`` of ``*args``).
         where = [dispatch._param_of(target.func, lead + i) for i in range(len(args))]
+        for i in wrt:
+            tree.check_walkable(args[i], "argument %d" % i)
         active = tuple(sorted({len(cells) + where[i][0] for i in wrt
                                if _differentiable(args[i])}))
         self.compiled = compiler.grad_function(target.func, active, cells + values, options)

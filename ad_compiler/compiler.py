@@ -145,7 +145,7 @@ def build(func, active_indices, input_kinds, options):
     fn = cflow.structure(fn, ctx.namer)
     ctx.analyse(fn, active_indices, input_kinds)
     copied = aliasing.check(fn, source, ctx.kinds, anf.local_names(source.node),
-                            ctx.params, options.callee)
+                            ctx.params, options.callee, ctx.resolver.is_module)
     if copied:
         fn = aliasing.copy_on_entry(fn, copied, ctx.externs, ctx.namer)
         ctx.analyse(fn, active_indices, input_kinds)

@@ -140,9 +140,7 @@ def rebuild(x, g):
     node = _NODES.get(type(x))
     if node is not None:
         kids, aux = node[0](x)
-        gkids, _ = node[0](g) if isinstance(g, type(x)) else ([_get(g, i) for i in
-                                                              range(len(kids))], None)
-        return node[1](aux, [finish(v, gv) for v, gv in zip(kids, gkids)])
+        return node[1](aux, [finish(v, gv) for v, gv in zip(kids, _node_grads(x, g, node))])
     if _is_namedtuple(x):
         return type(x)(*[finish(v, _get(g, i, f)) for i, (f, v) in
                          enumerate(zip(type(x)._fields, x))])
@@ -158,6 +156,26 @@ def rebuild(x, g):
     for k, v in found[1]:
         object.__setattr__(out, k, finish(v, _get(g, k, k)))
     return out
+
+
+def _node_grads(x, g, node):
+    """The gradients of a registered node's children, in flatten order.
+
+    Inside differentiated code an object's gradient accumulates by attribute
+    name (a Struct); an object of the node's type holding those gradients is
+    flattened so they line up with the children.
+    """
+    n = len(node[0](x)[0])
+    if g is None:
+        return [None] * n
+    if isinstance(g, type(x)):
+        return list(node[0](g)[0])
+    if isinstance(g, Struct):
+        holder = object.__new__(type(x))
+        for name in _attrs(x):
+            object.__setattr__(holder, name, g.fields.get(name))
+        return list(node[0](holder)[0])
+    return [_get(g, i) for i in range(n)]
 
 
 def _get(g, i, name=None):

@@ -51,14 +51,21 @@ def _constructor_fields(cls):
 class Target:
     """A callable opened up: its plain function, what it is bound to, or its rule."""
 
-    __slots__ = ("func", "bound", "rule", "fields")
+    __slots__ = ("func", "bound", "rule", "fields", "recompute")
 
     def __init__(self, fn):
         self.rule = registry.lookup(fn)
         self.bound = ()
         self.func = None
         self.fields = None
+        self.recompute = False
         if self.rule is not None:
+            return
+        if type(fn).__name__ == "Checkpoint" and hasattr(fn, "fn"):
+            inner = Target(fn.fn)
+            for name in self.__slots__:
+                setattr(self, name, getattr(inner, name))
+            self.recompute = True
             return
         if isinstance(fn, type):
             self.fields = _constructor_fields(fn)
@@ -191,6 +198,10 @@ def call_fwd(fn, spec, *args, **kwargs):
         for index, _ in (slots.values() if isinstance(slots, dict) else slots):
             active.add(len(cells) + index)
     compiled = _compiler().vjp_function(func, tuple(sorted(active)), cells + values, params)
+    if target.recompute:
+        # checkpoint: keep only the inputs; call_bwd runs the forward sweep again.
+        out = func(*values)
+        return out, Res(compiled, cells + values, out, spec, target, args, kwargs, len(cells))
     out, inner = compiled.fwd(*cells, *values)
     return out, Res(compiled, inner, out, spec, target, args, kwargs, len(cells))
 
@@ -203,7 +214,10 @@ def call_bwd(res, g):
         return _constructor_bwd(res, g)
     if res.compiled is None:
         return _rule_bwd(res, g)
-    grads = dict(zip(res.compiled.active, res.compiled.bwd(res.inner, g)))
+    inner = res.inner
+    if res.target.recompute:
+        inner = res.compiled.fwd(*inner)[1]
+    grads = dict(zip(res.compiled.active, res.compiled.bwd(inner, g)))
     func, n_bound, n_cells = res.target.func, len(res.target.bound), res.n_cells
 
     def slot(index, item):

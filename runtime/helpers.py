@@ -390,3 +390,12 @@ def copy_input(x):
     if isinstance(x, (list, dict)):
         return type(x)(x)
     return x
+
+
+def stop_gradient(x):
+    """``x`` itself, through which no gradient flows.
+
+    >>> stop_gradient(3.0)
+    3.0
+    """
+    return x

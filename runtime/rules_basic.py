@@ -7,7 +7,7 @@ import builtins
 import math
 import operator
 
-from .helpers import (add_attr, broadcast_like, copy_input, iter_sequence, log, sequence_jvp, sequence_vjp,
+from .helpers import (add_attr, broadcast_like, copy_input, iter_sequence, stop_gradient, log, sequence_jvp, sequence_vjp,
                       spread, sum_jvp, sum_vjp, unbroadcast)
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
                        defvjp, defvjp_all, nondifferentiable)
@@ -142,6 +142,7 @@ nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, mat
 
 # ---------------------------------------------------------------- runtime helpers
 
+nondifferentiable(stop_gradient, out=SAME)
 defvjp(copy_input, lambda g, ans, x: g, out=SAME)
 def_linear(copy_input, out=SAME)
 defvjp(iter_sequence, lambda g, ans, x: g, out=SAME)

@@ -1,0 +1,78 @@
+"""User control over differentiation: custom rules, stop_gradient, checkpoint.
+
+>>> import numpy as np
+>>> from ad_compiler import gradient
+>>> def clipped(x):
+...     return np.clip(x, -1.0, 1.0)
+>>> @adjoint(clipped)
+... def clipped_vjp(g, ans, x):
+...     return (g,)                      # straight-through estimator
+>>> gradient(lambda x: clipped(x) * 3.0, 5.0)
+(3.0,)
+"""
+from runtime import registry
+from runtime.helpers import stop_gradient  # noqa: F401  (re-exported)
+
+
+def adjoint(primal):
+    """Register a reverse rule ``rule(g, ans, *args, **kwargs) -> tuple``.
+
+    The tuple has one cotangent per positional argument of ``primal`` (None
+    where there is none).  It overrides the source of a Python function and
+    gives a gradient to functions with no source at all.  The rule is
+    ordinary Python, so it is differentiated again for higher orders.
+    """
+    def register(rule):
+        registry.defvjp_all(primal, rule)
+        return rule
+    return register
+
+
+def tangent(primal):
+    """Register a forward rule ``rule(tangents, ans, *args, **kwargs) -> tangent``.
+
+    ``tangents`` has one entry per positional argument (None for those that
+    carry no tangent).
+    """
+    def register(rule):
+        registry.defjvp_all(primal, rule)
+        return rule
+    return register
+
+
+def nondifferentiable(*fns):
+    """Declare functions whose results carry no derivative (like ``argmax``)."""
+    registry.nondifferentiable(*fns)
+    return fns[0] if len(fns) == 1 else fns
+
+
+class Checkpoint:
+    """A function whose forward sweep is recomputed during the adjoint.
+
+    Nothing inside it is stored for the adjoint; only its inputs are kept.
+    """
+
+    __slots__ = ("fn", "__wrapped__")
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__wrapped__ = fn
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self):
+        return "checkpoint(%r)" % (self.fn,)
+
+
+def checkpoint(fn):
+    """``fn``, recomputed in the adjoint instead of storing its intermediates.
+
+    Trades time for memory, e.g. one step of a long recurrence:
+    ``step = checkpoint(lambda h, x: np.tanh(x @ Wx + h @ Wh))``.
+    """
+    return Checkpoint(fn)
+
+
+registry.defvjp(checkpoint, lambda g, ans, fn: g)
+registry.def_linear(checkpoint)
