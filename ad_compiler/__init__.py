@@ -6,10 +6,11 @@
 """
 import runtime  # noqa: F401  (registers the rule tables)
 
-from .api import (WithGradient, adjoint_source, grad, gradient, pullback,  # noqa: F401
-                  withgradient)
+from .api import (WithGradient, adjoint_source, grad, gradient, hessian, hvp,  # noqa: F401
+                  jacobian, jvp, pullback, withgradient)
 from .compiler import Options, clear_cache  # noqa: F401
 from .custom import adjoint, checkpoint, nondifferentiable, stop_gradient, tangent  # noqa
 from .params import Grads, Params, param  # noqa: F401
+from . import special  # noqa: F401,E402  (registers the special forms)
 from .tree import register_node, tree_flatten, tree_leaves, tree_map, tree_unflatten  # noqa
 from .errors import ADError, NoAdjointError, NonScalarOutputError, UnsupportedSyntaxError  # noqa

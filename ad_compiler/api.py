@@ -41,6 +41,7 @@ class Target:
     __slots__ = ("fn", "func", "lead")
 
     def __init__(self, fn):
+        fn = getattr(fn, "__ad_twin__", fn)
         func, bound = unwrap(fn)
         if func is None:
             if not callable(fn):
@@ -56,8 +57,7 @@ class Target:
 
     def inputs(self, args):
         func = self.func
-        cells = [c.cell_contents for c in func.__closure__] if func.__closure__ else []
-        return cells, list(self.lead) + list(args)
+        return dispatch.cell_values(func), list(self.lead) + list(args)
 
 
 def _apply(f, *args):
@@ -111,26 +111,25 @@ class Plan:
         self.assumes = bool(self.compiled.assumptions)
 
     def matches(self, fn, args):
+        fn = getattr(fn, "__ad_twin__", fn)
         if len(args) != self.n or (self.assumes and not self.compiled.valid()):
             return False
         if fn is not self.fn and not (type(fn) is types.FunctionType
                                       and fn.__code__ is self.code
                                       and fn.__globals__ is self.globals):
             return False
-        closure = getattr(fn, "__closure__", None) or ()
-        cells = [c.cell_contents for c in closure] if self.cell_guards else []
+        cells = dispatch.cell_values(fn) if self.cell_guards else []
         return all(_guard(v) == g for v, g in zip(list(args) + cells,
                                                    self.guards + self.cell_guards))
 
     def inputs(self, fn, args):
         """The generated function's inputs for this call: cells, then parameters."""
-        func = fn if type(fn) is types.FunctionType else None
-        closure = func.__closure__ if func is not None else None
+        fn = getattr(fn, "__ad_twin__", fn)
         values = self.lead + tuple(args)
         if self.bind is not None:
             values = dispatch._bind(self.bind, values, {})
-        if closure:
-            return [c.cell_contents for c in closure] + list(values)
+        if type(fn) is types.FunctionType and self.cell_guards:
+            return dispatch.cell_values(fn) + list(values)
         return values
 
     def raw(self, fn, args):
@@ -162,7 +161,7 @@ def _specialize(plan, single):
     env = {"_g": plan.compiled.grad, "_float": float, "_nd": np.ndarray, "_G": plan.globals,
            "_code": plan.code, "_lead": plan.lead, "_valid": plan.compiled.valid}
     tests = ["_valid()"] if plan.assumes else []
-    cells = len(plan.code.co_freevars) if plan.code is not None else 0
+    cells = len(plan.cell_guards)
     values = names + ["_cl[%d].cell_contents" % j for j in range(cells)]
     for i, (v, g) in enumerate(zip(values, plan.guards + plan.cell_guards)):
         if type(g) is tuple:
@@ -315,7 +314,25 @@ def grad(f, wrt=0):
     gradient_of_f.__doc__ = "Gradient of %s with respect to argument(s) %s." % (
         getattr(f, "__name__", "f"), wrt)
     gradient_of_f.__wrapped__ = f
+    # How to differentiate this function itself (grad(grad(f))): through a
+    # plain twin that calls gradient(), never through the fast path's source.
+    gradient_of_f.__ad_twin__ = _grad_twin(f, positions, single)
     return gradient_of_f
+
+
+def _grad_twin(f, positions, single):
+    """``grad(f, wrt)`` as plain Python the compiler differentiates like any code."""
+    if single:
+        p = positions[0]
+
+        def grad_of(*args):
+            return gradient(f, *args)[p]
+    else:
+        def grad_of(*args):
+            g = gradient(f, *args)
+            return tuple([g[i] for i in positions])
+    grad_of.__qualname__ = "grad(%s)" % getattr(f, "__name__", "f")
+    return grad_of
 
 
 def adjoint_source(f, *args):
@@ -329,3 +346,112 @@ def adjoint_source(f, *args):
         args = (1.0,) * n
     args = tuple(_as_input(a) for a in args)
     return Plan(target, args, tuple(range(len(args))), _GRAD).compiled.text
+
+
+def jvp(f, primals, tangents):
+    """Forward mode: ``(f(*primals), directional derivative along tangents)``.
+
+    >>> jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, 0.0))
+    (6.0, 3.0)
+    """
+    primals = tuple(_as_input(a) for a in primals)
+    tangents = tuple(None if t is None else _as_input(t) for t in tangents)
+    if len(primals) != len(tangents):
+        raise ADError("jvp needs one tangent per primal (None for no tangent); got %d "
+                      "primals and %d tangents" % (len(primals), len(tangents)))
+    target = Target(f)
+    spec = tuple(i for i, t in enumerate(tangents) if t is not None)
+    fn = f if target.lead == () or target.func is not _apply else f
+    return dispatch.call_jvp(fn, spec, tuple(tangents[i] for i in spec), *primals)
+
+
+def _as_array_input(x):
+    """hessian/jacobian: lists of numbers are arrays."""
+    if isinstance(x, (list, tuple)) and x and all(isinstance(v, (int, float)) for v in x):
+        return np.asarray(x, dtype=float)
+    return _as_input(x)
+
+
+def hvp(f, x, v):
+    """The Hessian of scalar ``f`` at ``x`` times ``v``, without forming the matrix.
+
+    Computed forward-over-reverse: one forward sweep over ``f``'s gradient code.
+
+    >>> float(hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 0.0]))[0])
+    6.0
+    """
+    from runtime.transforms import PLAIN_GRAD
+    x, v = _as_array_input(x), _as_array_input(v)
+    _, dg = dispatch.call_jvp(PLAIN_GRAD, (1,), (v,), f, x)
+    return dg[0]
+
+
+def hessian(f, x):
+    """The Hessian of scalar ``f`` at ``x``, shape ``x.shape + x.shape``.
+
+    Forward-over-reverse, one Hessian-vector product per element of ``x``.
+
+    >>> hessian(lambda x: np.sum(x ** 3), [1, 2, 3, 4])[1, 1]
+    12.0
+    """
+    x = _as_array_input(x)
+    if not isinstance(x, np.ndarray):
+        return float(hvp(f, x, 1.0))
+    columns = []
+    for i in range(x.size):
+        e = np.zeros(x.size, dtype=x.dtype)
+        e[i] = 1.0
+        columns.append(np.asarray(hvp(f, x, e.reshape(x.shape))).reshape(-1))
+    return np.stack(columns, axis=1).reshape(x.shape + x.shape)
+
+
+def jacobian(f, *args):
+    """One Jacobian per argument, each of shape ``out.shape + arg.shape``.
+
+    Reverse mode row by row, or forward mode column by column when the
+    inputs are smaller than the output.
+
+    >>> J = jacobian(np.cumsum, np.array([1.0, 2.0, 3.0]))[0]
+    >>> J.tolist()
+    [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
+    """
+    args = tuple(_as_array_input(a) for a in args)
+    sizes = [np.size(a) for a in args]
+    y = f(*args)
+    out_shape = np.shape(y)
+    n_out = int(np.prod(out_shape)) if out_shape else 1
+    if sum(sizes) < n_out:
+        return _jacobian_forward(f, args, out_shape)
+    y, back = pullback(f, *args)
+    rows = [[] for _ in args]
+    for j in range(n_out):
+        e = np.zeros(n_out)
+        e[j] = 1.0
+        cot = e.reshape(out_shape) if out_shape else 1.0
+        for k, g in enumerate(back(cot)):
+            rows[k].append(np.reshape(np.asarray(g, dtype=float), -1))
+    return tuple(_shape_jacobian(r, out_shape, np.shape(a)) for r, a in zip(rows, args))
+
+
+def _jacobian_forward(f, args, out_shape):
+    out = []
+    for k, a in enumerate(args):
+        cols = []
+        for i in range(max(1, np.size(a))):
+            t = [None] * len(args)
+            if isinstance(a, np.ndarray):
+                e = np.zeros(a.size)
+                e[i] = 1.0
+                t[k] = e.reshape(a.shape)
+            else:
+                t[k] = 1.0
+            _, dy = jvp(f, args, t)
+            cols.append(np.reshape(np.asarray(dy, dtype=float), -1))
+        J = np.stack(cols, axis=1).reshape(out_shape + np.shape(a))
+        out.append(J)
+    return tuple(out)
+
+
+def _shape_jacobian(rows, out_shape, arg_shape):
+    J = np.stack(rows, axis=0).reshape(out_shape + arg_shape)
+    return J if J.shape else float(J)

@@ -103,13 +103,22 @@ def _module_chain(func, env, resolver):
 
 
 def template_params(rule):
-    """The primal parameter names of a rule, read off its first template."""
+    """The primal parameter names of a rule: off its first template, or else off
+    the primal itself (rules that are only ``def_linear`` have no template)."""
     for t in (rule.vjps or ()) + (rule.jvps or ()):
         if t is not None:
             code = t.fn.__code__
             names = code.co_varnames[:code.co_argcount]
             return names[1:] if t.scale else names[2:]
-    return ()
+    code = getattr(rule.primal, "__code__", None)
+    if code is not None:
+        return code.co_varnames[:code.co_argcount]
+    try:
+        import inspect
+        return tuple(inspect.signature(rule.primal).parameters)
+    except (TypeError, ValueError):
+        n = max(rule.linear or (0,)) + 1
+        return tuple("arg%d" % i for i in range(n))
 
 
 def bind_template(t, call, first, ans):

@@ -140,4 +140,9 @@ def compile_module(text, externs, user_globals, label):
     namespace = {}
     exec(code, user_globals, namespace)        # defines only _factory, in ``namespace``
     names = sorted(externs)
-    return namespace["_factory"](*[externs[n] for n in names]), filename
+    functions = namespace["_factory"](*[externs[n] for n in names])
+    for f in functions:
+        # Its cells are the factory's externs: constants, not inputs, when the
+        # generated function is itself differentiated.
+        f.__ad_generated__ = True
+    return functions, filename

@@ -111,14 +111,16 @@ def _builtin(name):
 
 
 def simplify_unbroadcast(expr, externs, kind_of):
-    """Drop ``unbroadcast(e, x)`` where ``e`` provably has ``x``'s shape."""
-    ub = externs.by_id.get(id(helpers.unbroadcast))
-    if ub is None:
+    """Drop ``unbroadcast(e, x)`` and ``broadcast_like(e, x)`` where ``e``
+    provably has ``x``'s shape already."""
+    names = {externs.by_id.get(id(helpers.unbroadcast)),
+             externs.by_id.get(id(helpers.broadcast_like))} - {None}
+    if not names:
         return expr
 
     def simplify(node):
         if (node.__class__ is gast.Call and node.func.__class__ is gast.Name
-                and node.func.id == ub and len(node.args) == 2
+                and node.func.id in names and len(node.args) == 2
                 and node.args[1].__class__ is gast.Name):
             if K.same_shape(K.expr_kind(node.args[0], kind_of, externs),
                             kind_of(node.args[1].id)):

@@ -80,7 +80,7 @@ class Optimizer:
         self.fdef = fdef
         self.ctx = ctx
         self.user = set(ctx.inputs) | set(ctx.resolver.locals)
-        self.adjoints = {v for (p, _), v in ctx.namer.derived.items() if p == "b"}
+        self.adjoints = {v for (p, _), v in ctx.namer.derived.items() if p in ("b", "d")}
         self.pure_names = {name for name, obj in ctx.externs.bound.items()
                            if _is_pure(obj)}
         self.uses = {}

@@ -258,6 +258,10 @@ class Reverse:
                 return self.dynamic_call(var, value, call, s, loops, marker)
             if call.kind == "special" and call.special == "list.pop":
                 return self.list_pop(var, value, call, s, marker)
+            if call.kind == "special" and call.special == "gradient":
+                return self.nested_gradient(var, value, call, s, marker)
+            if call.kind == "special" and call.special != "list.append":
+                return self.special_call(var, value, call, s, marker)
 
         def rev():
             code = []
@@ -561,6 +565,64 @@ class Reverse:
             self.kill(var)
             return code + [m.restore for m in marker]
         return Step(marker + [N.assign(var, value, s)], rev)
+
+    # ------------------------------------------------------------ nested derivatives
+
+    def nested_gradient(self, var, value, call, s, marker):
+        """``z = gradient(f, *xs)``: its adjoint is a Hessian-vector product.
+
+        The cotangent of the gradient is the direction of a forward sweep
+        over ``f``'s generated gradient code, with respect to ``f``'s inputs
+        *and its captured variables* (for closures over outer variables).
+        """
+        from runtime.dispatch import call_jvp
+        from runtime.transforms import FULL_GRAD
+        f, xs = value.args[0], value.args[1:]
+        starred = len(xs) == 1 and isinstance(xs[0], gast.Starred)
+        if (not starred and any(isinstance(x, gast.Starred) for x in xs)) or value.keywords:
+            raise UnsupportedSyntaxError(
+                "%s: a nested gradient must be called as gradient(f, x, y, ...) or "
+                "gradient(f, *xs)" % located(s, self.ctx.source))
+        primal = N.assign(var, value, s)
+
+        def rev():
+            code = []
+            if self.state(var).state != ZERO:
+                bz = self.b(var)
+                if starred:
+                    spec, tans = N.const((("*", 1, 2),)), N.tuple_([bz])
+                else:
+                    tans = N.tuple_([N.call(self.rt(H.item), [bz, N.const(i)])
+                                     for i in range(len(xs))])
+                    spec = N.tuple_([N.const(i + 1) for i in range(len(xs))])
+                hv = self.namer.fresh("_hv")
+                code.append(N.assign(hv, N.subscript(gast.Call(
+                    func=self.rt(call_jvp), args=[
+                        N.name(self.externs.ref(FULL_GRAD, "full_gradient")), spec, tans,
+                        N.copy(f)] + [N.copy(x) for x in xs], keywords=[]), N.const(1)), s))
+                targets = [(f, N.subscript(hv, N.const(0)))]
+                if starred:
+                    rest = N.call(N.name(self.externs.ref(tuple, "tuple")), [N.subscript(
+                        hv, gast.Slice(lower=N.const(1), upper=None, step=None))])
+                    targets.append((xs[0].value, rest))
+                else:
+                    targets += [(x, N.subscript(hv, N.const(i + 1))) for i, x in enumerate(xs)]
+                for atom, expr in targets:
+                    if self.is_active(atom):
+                        code += self.accumulate(atom.id, expr, False, maybe_none=True, like=s)
+            self.kill(var)
+            return code + [m.restore for m in marker]
+        return Step(marker + [primal], rev)
+
+    def special_call(self, var, value, call, s, marker):
+        if call.special == "grad" and not self.any_active(call, value):
+            return Step(marker + [N.assign(var, value, s)],
+                        lambda: [m.restore for m in marker])
+        advice = {"grad": "inside differentiated code call gradient(f, x) instead of "
+                          "grad(f)(x) when f depends on differentiated values"}.get(
+            call.special, "call it outside the differentiated function")
+        raise UnsupportedSyntaxError("%s: differentiating through %s() is not supported; %s"
+                                     % (located(s, self.ctx.source), call.special, advice))
 
     # ------------------------------------------------------------ calls into user code
 

@@ -21,6 +21,8 @@ is compiled once per (code object, active parameters, argument kinds).
 import inspect
 import types
 
+import numpy as np
+
 from . import implicit, registry
 from .helpers import Struct, zeros_like
 
@@ -54,6 +56,7 @@ class Target:
     __slots__ = ("func", "bound", "rule", "fields", "recompute")
 
     def __init__(self, fn):
+        fn = getattr(fn, "__ad_twin__", fn)          # grad(f) objects: their plain twin
         self.rule = registry.lookup(fn)
         self.bound = ()
         self.func = None
@@ -98,6 +101,17 @@ class Target:
         override = registry.lookup(self.func)
         if override is not None:
             self.rule = override
+
+
+def cell_values(func):
+    """The closure values that are inputs of ``func``'s generated code.
+
+    Generated functions close over the runtime names they use (constants),
+    so they have none.
+    """
+    if not func.__closure__ or getattr(func, "__ad_generated__", False):
+        return []
+    return [c.cell_contents for c in func.__closure__]
 
 
 def _no_adjoint(fn):
@@ -164,13 +178,17 @@ def _slots(func, entry, n_bound, n_args, kwargs):
     return {k: _param_of(func, k) for k in kwargs if k not in named}
 
 
-class Res:
-    """Residuals of one call: what ``call_bwd`` needs."""
+class Meta:
+    """What ``call_bwd`` needs besides the saved values: a constant, never differentiated.
 
-    __slots__ = ("compiled", "inner", "out", "spec", "target", "args", "kwargs", "n_cells")
+    A call's residual is the pair ``(meta, inner)``, where ``inner`` is the
+    callee's own tuple of saved values; its tangent is ``(None, d_inner)``.
+    """
 
-    def __init__(self, compiled, inner, out, spec, target, args, kwargs, n_cells):
-        self.compiled, self.inner, self.out, self.spec = compiled, inner, out, spec
+    __slots__ = ("compiled", "out", "spec", "target", "args", "kwargs", "n_cells")
+
+    def __init__(self, compiled, out, spec, target, args, kwargs, n_cells):
+        self.compiled, self.out, self.spec = compiled, out, spec
         self.target, self.args, self.kwargs, self.n_cells = target, args, kwargs, n_cells
 
 
@@ -178,13 +196,14 @@ class Res:
 
 def call_fwd(fn, spec, *args, **kwargs):
     """Forward sweep of ``fn(*args, **kwargs)``: returns ``(out, residuals)``."""
+    fn, spec, args = as_function(fn, spec, args, kwargs)
     target = Target(fn)
-    if target.rule is not None or target.fields is not None:
+    if target.fields is not None:
         out = fn(*args, **kwargs)
-        return out, Res(None, None, out, spec, target, target.bound + args, kwargs, 0)
+        return out, (Meta(None, out, spec, target, target.bound + args, kwargs, 0), None)
     func = target.func
     values = _bind(func, target.bound + args, kwargs)
-    cells = [c.cell_contents for c in func.__closure__] if func.__closure__ else []
+    cells = cell_values(func)
     params = implicit.current() is not None
     active = set()
     for entry in spec:
@@ -201,23 +220,27 @@ def call_fwd(fn, spec, *args, **kwargs):
     if target.recompute:
         # checkpoint: keep only the inputs; call_bwd runs the forward sweep again.
         out = func(*values)
-        return out, Res(compiled, cells + values, out, spec, target, args, kwargs, len(cells))
+        return out, (Meta(compiled, out, spec, target, args, kwargs, len(cells)),
+                     tuple(cells + values))
     out, inner = compiled.fwd(*cells, *values)
-    return out, Res(compiled, inner, out, spec, target, args, kwargs, len(cells))
+    return out, (Meta(compiled, out, spec, target, args, kwargs, len(cells)), inner)
 
 
 def call_bwd(res, g):
     """Gradients for the entries of the call's ``spec``, in order."""
+    res, inner = res
     if g is None:
         g = zeros_like(res.out)
     if res.target.fields is not None:
         return _constructor_bwd(res, g)
-    if res.compiled is None:
-        return _rule_bwd(res, g)
-    inner = res.inner
     if res.target.recompute:
         inner = res.compiled.fwd(*inner)[1]
-    grads = dict(zip(res.compiled.active, res.compiled.bwd(inner, g)))
+    return spec_grads(res, res.compiled.bwd(inner, g))
+
+
+def spec_grads(res, raw):
+    """The callee's input gradients ``raw`` rearranged per entry of the call's spec."""
+    grads = dict(zip(res.compiled.active, raw))
     func, n_bound, n_cells = res.target.func, len(res.target.bound), res.n_cells
 
     def slot(index, item):
@@ -286,22 +309,77 @@ def _constructor_bwd(res, g):
     return tuple(out)
 
 
-def _rule_bwd(res, g):
-    """A function with a rule, called through a variable (``act(x)``)."""
-    rule = res.target.rule
-    n_bound = len(res.target.bound)
-    if rule.nondiff:
-        return tuple(None for _ in res.spec)
-    if rule.vjp_all is not None:
-        grads = rule.vjp_all(g, res.out, *res.args, **res.kwargs)
+# ---------------------------------------------------------------- forward mode
+
+def call_jvp(fn, spec, tangents, *args, **kwargs):
+    """``(out, tangent of out)`` of ``fn(*args, **kwargs)`` given the tangents of
+    the ``spec`` entries, by the callee's forward-mode code (see transforms)."""
+    from . import transforms
+    fn, spec, args = as_function(fn, spec, args, kwargs)
+    applied = transforms.resolve(fn, args, kwargs)
+    if applied is None:
+        return _constructor_jvp(fn, spec, tangents, args, kwargs)
+    place = transforms._placement(spec, args, kwargs)
+    return transforms.jvp_applied(applied, applied.tangents(*place(tangents)))
+
+
+def _put(by_input, index, item, t, value):
+    """Place one argument's tangent, inside ``*args``/``**kwargs`` if need be."""
+    if t is None:
+        return
+    if item is None:
+        by_input[index] = t
+        return
+    whole = by_input.get(index)
+    if whole is None:
+        whole = [None] * len(value) if isinstance(item, int) else {}
+    if isinstance(item, int):
+        whole = list(whole)
+        whole[item] = t
+        by_input[index] = tuple(whole)
     else:
-        wanted = {0 if e == "fn" else e + n_bound for e in res.spec if e == "fn" or
-                  (isinstance(e, int) and e >= 0)}
-        grads = [t(g, res.out, *res.args, **res.kwargs) if i in wanted and t is not None
-                 else None for i, t in enumerate(rule.vjps or ())]
-    out = []
-    for entry in res.spec:
-        index = 0 if entry == "fn" and n_bound else (entry + n_bound
-                                                       if isinstance(entry, int) else None)
-        out.append(grads[index] if index is not None and 0 <= index < len(grads) else None)
-    return tuple(out)
+        whole = dict(whole)
+        whole[item] = t
+        by_input[index] = whole
+
+
+def _constructor_jvp(fn, spec, tangents, args, kwargs):
+    """Forward mode through a namedtuple/dataclass constructor: field by field."""
+    out = fn(*args, **kwargs)
+    fields = Target(fn).fields
+    per_field = dict.fromkeys(fields)
+    for entry, t in zip(spec, tangents):
+        if isinstance(entry, int):
+            per_field[fields[entry if entry >= 0 else len(args) + entry]] = t
+        elif isinstance(entry, str) and entry in per_field:
+            per_field[entry] = t
+    if all(t is None for t in per_field.values()):
+        return out, None
+    return out, Struct({k: v for k, v in per_field.items() if v is not None})
+
+
+def as_function(fn, spec, args, kwargs):
+    """A function with a rule, called by value (``act(x)``, ``x.sum()`` of unknown
+    kind), becomes a plain function calling it by a global name, so that one
+    code path serves every callee.  Returns ``(fn, spec, args)``, adjusted."""
+    target = Target(fn)
+    if target.rule is None or target.fields is not None:
+        return fn, spec, args
+    from .transforms import static_call
+    if target.bound:
+        callee = getattr(type(target.bound[0]), fn.__name__)
+        args = target.bound + tuple(args)
+        spec = tuple(_shift(e) for e in spec)
+        return static_call(callee, len(args), tuple(kwargs)), spec, args
+    return static_call(fn, len(args), tuple(kwargs)), spec, args
+
+
+def _shift(entry):
+    """A spec entry of ``x.method(*args)`` for the call ``method(x, *args)``."""
+    if entry == "fn":
+        return 0
+    if isinstance(entry, int):
+        return entry + 1 if entry >= 0 else entry
+    if isinstance(entry, tuple) and entry[0] == "*":
+        return ("*", entry[1] + 1, entry[2] + 1)
+    return entry

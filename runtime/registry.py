@@ -64,6 +64,8 @@ class Rule:
         self.out = None         # output kind for kind inference
         self.namespace = None   # module bound to ``xp`` inside the templates
         self.variants = []      # (when(*arg_kinds) -> bool, vjps) tried in order
+        self.mutates = None     # index of an argument changed in place (scatter_add)
+        self.jvp_joint = None   # fn(*args, tangents=...) -> (ans, tangent), one pass
 
     def __repr__(self):
         return "<rule for %s>" % self.name
@@ -75,7 +77,7 @@ class Rule:
     @property
     def has_jvp(self):
         return (self.nondiff or self.jvps is not None or self.jvp_all is not None
-                or self.linear is not None)
+                or self.linear is not None or self.jvp_joint is not None)
 
 
 _RULES = {}          # primal object -> Rule
@@ -180,10 +182,26 @@ def defjvp_all(fn, jvp, name=None):
     return rule
 
 
-def def_linear(fn, argnums=(0,), out=None, name=None):
-    """Declare ``fn`` linear in ``argnums``: its tangent is ``fn`` of the tangent."""
+def def_linear(fn, argnums=(0,), out=None, name=None, mutates=None):
+    """Declare ``fn`` jointly linear in ``argnums``: its tangent is ``fn`` of the
+    tangents.  ``mutates`` names an argument ``fn`` changes in place (the
+    tangent call then changes that argument's tangent in place)."""
     rule = _rule(fn, name)
     rule.linear = tuple(argnums)
+    rule.mutates = mutates
+    if out is not None:
+        rule.out = out
+    return rule
+
+
+def defjvp_joint(fn, rule_fn, out=None, name=None):
+    """Register ``rule_fn(*args, tangents=(...), **kwargs) -> (ans, tangent)``.
+
+    For primitives whose tangent is best computed together with the value
+    (running a callee's forward-mode code instead of the callee twice).
+    """
+    rule = _rule(fn, name)
+    rule.jvp_joint = rule_fn
     if out is not None:
         rule.out = out
     return rule

@@ -405,8 +405,6 @@ def test_indexing(f, args):
     check_grads(f, *args)
 
 
-@pytest.mark.xfail(strict=True, reason="compiler bug: check_grads(order=2) differentiates "
-                   "api.gradient itself and fails (nested gradient not supported yet)")
 def test_second_order():
     check_grads(lambda x: np.sum(np.sin(x) * W), X, order=2)
 

@@ -1,0 +1,592 @@
+"""Stage 5 (forward mode): a tangent statement beside every primal statement.
+
+``y = np.sin(x)`` gains ``dy = dx * np.cos(x)``, from the same rule tables
+as reverse mode (forward templates, linear rules, joint rules).  Control
+flow is mirrored as it is, so no values need saving; a list's tangent is a
+list of tangents, so the stacks of generated reverse code get tangent
+stacks, and forward-over-reverse (Hessian-vector products) falls out.
+
+Tangents are tracked statically as in reverse mode: ``ZERO`` (no code),
+``SET`` (a value of the variable's kind) or ``MAYBE`` (possibly ``None``).
+"""
+import gast
+import numpy as np
+
+from runtime import helpers as H
+from runtime import registry
+
+from . import calls as C
+from . import kinds as K
+from . import nodes as N
+from .errors import ADError, NoAdjointError, UnsupportedSyntaxError, located
+from .inline import inlinable, instantiate
+from .reverse import BINOPS, UNARYOPS
+
+ZERO, SET, MAYBE = "zero", "set", "maybe"
+
+
+class Tan:
+    __slots__ = ("state", "owned")
+
+    def __init__(self, state=ZERO, owned=False):
+        self.state, self.owned = state, owned
+
+    def __eq__(self, other):
+        return self.state == other.state and self.owned == other.owned
+
+
+class Forward:
+    def __init__(self, ctx, fn):
+        self.ctx = ctx
+        self.namer = ctx.namer
+        self.externs = ctx.externs
+        self.kinds = ctx.kinds
+        self.active = ctx.active
+        self.tan = {}
+        self.full_lists = _lists_of_tangents(ctx, fn.body)
+
+    # ------------------------------------------------------------ helpers
+
+    def rt(self, fn, name=None):
+        return N.name(self.externs.ref(fn, name or fn.__name__))
+
+    def d(self, var):
+        return self.namer.tangent(var)
+
+    def kind(self, var):
+        return self.kinds.get(var, K.OTHER)
+
+    def kind_of_name(self, name):
+        if name in self.kinds:
+            return self.kinds[name]
+        for (p, v), n in self.namer.derived.items():
+            if p == "d" and n == name:
+                return self.kinds.get(v)
+        return None
+
+    def state(self, var):
+        return self.tan.setdefault(var, Tan())
+
+    def snapshot(self):
+        return {v: Tan(t.state, t.owned) for v, t in self.tan.items()}
+
+    def restore(self, snap):
+        self.tan = {v: Tan(t.state, t.owned) for v, t in snap.items()}
+
+    def live(self, atom):
+        """True if ``atom`` has a (possibly) nonzero tangent."""
+        return isinstance(atom, gast.Name) and atom.id in self.active and \
+            self.state(atom.id).state != ZERO
+
+    def zero(self, var):
+        k = self.kind(var)
+        if k == K.SCALAR:
+            return N.const(0.0)
+        if K.is_array(k):
+            return N.call(self.rt(H.zeros_like), [var])
+        return N.const(None)
+
+    def tangent(self, atom, code, like):
+        """An expression for ``atom``'s tangent, never None (materialised if needed)."""
+        if not self.live(atom):
+            return self.zero_expr(atom)
+        t = self.state(atom.id)
+        if t.state == MAYBE:
+            code.append(N.assign(self.d(atom.id), N.call(self.rt(H.nz),
+                                                          [self.d(atom.id), atom]), like))
+            t.state, t.owned = SET, False
+        return N.name(self.d(atom.id))
+
+    def zero_expr(self, atom):
+        if isinstance(atom, gast.Name):
+            return self.zero(atom.id)
+        return N.const(0.0)
+
+    def maybe(self, atom):
+        """``atom``'s tangent where None is acceptable (structures)."""
+        return N.name(self.d(atom.id)) if self.live(atom) else N.const(None)
+
+    def set(self, var, expr, like, state=SET, owned=False):
+        self.tan[var] = Tan(state, owned)
+        return [N.assign(self.d(var), expr, like)]
+
+    def own(self, var, like):
+        """Make ``dvar`` a buffer this code may change in place."""
+        t = self.state(var)
+        if t.state == ZERO:
+            k = self.kind(var)
+            value = N.call(self.rt(H.zeros_like), [var]) if K.is_array(k) else \
+                N.call(N.name(self.externs.ref(list, "list")), [
+                    N.binop(gast.List(elts=[N.const(None)], ctx=gast.Load()), gast.Mult(),
+                            N.call(self.rt(len, "len"), [var]))]) if k == K.LIST else \
+                N.call(self.rt(H.zeros_like), [var])
+            self.tan[var] = Tan(SET, True)
+            return [N.assign(self.d(var), value, like)]
+        code = []
+        if t.state == MAYBE:
+            code.append(N.assign(self.d(var), N.call(self.rt(H.nz), [self.d(var), var]), like))
+        if not t.owned:
+            copier = N.attribute(self.d(var), "copy") if self.kind(var).tag != "list" else None
+            value = N.call(copier) if copier is not None else \
+                N.call(N.name(self.externs.ref(list, "list")), [self.d(var)])
+            code.append(N.assign(self.d(var), value, like))
+        self.tan[var] = Tan(SET, True)
+        return code
+
+    # ------------------------------------------------------------ statements
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s))
+        return out
+
+    def stmt(self, s):
+        method = getattr(self, "stmt_" + type(s).__name__, None)
+        return [s] if method is None else method(s)
+
+    def stmt_Assign(self, s):
+        target = s.targets[0]
+        if isinstance(target, gast.Name):
+            return self.assign(target.id, s.value, s)
+        if isinstance(target, gast.Subscript):
+            return self.store_item(s)
+        if self.live(s.value):
+            raise UnsupportedSyntaxError(
+                "%s: assigning a differentiated value to attribute '%s' is not supported in "
+                "differentiated code; build and return a new object instead"
+                % (located(s, self.ctx.source), target.attr))
+        return [s]
+
+    def assign(self, var, value, s):
+        if var not in self.active:
+            self.tan[var] = Tan()
+            return [s]
+        if isinstance(value, gast.Call):
+            call = self.ctx.classify(value)
+            if call.kind == "special" and call.special not in ("list.pop", "list.append"):
+                return self.special_call(var, value, call, s)
+            joint = call.kind == "rule" and call.rule.jvp_joint is not None
+            if (call.kind == "dynamic" or joint) and self.any_live(call, value):
+                return self.joint_call(var, value, call, s)
+        code = [s]
+        expr, state, owned = self.tangent_of(var, value, code, s)
+        if expr is None:
+            self.tan[var] = Tan()
+            return code
+        return code + self.set(var, expr, s, state, owned)
+
+    def any_live(self, call, value):
+        atoms = [a.value if isinstance(a, gast.Starred) else a for a in call.args]
+        atoms += list(call.keywords.values())
+        atoms.append(call.receiver if call.receiver is not None else value.func)
+        return any(self.live(a) for a in atoms if a is not None)
+
+    def tangent_of(self, var, value, code, s):
+        """(expression, state, owned) of the tangent of ``var = value``; expr None: zero."""
+        if isinstance(value, gast.Name):
+            if not self.live(value):
+                return None, ZERO, False
+            return N.name(self.d(value.id)), self.state(value.id).state, False
+        if isinstance(value, gast.Constant):
+            return None, ZERO, False
+        if isinstance(value, gast.BinOp):
+            rule = registry.lookup(BINOPS[type(value.op)])
+            call = C.Call("rule", rule, args=[value.left, value.right])
+            return self.apply_rule(var, call, code, s)
+        if isinstance(value, gast.UnaryOp):
+            if type(value.op) not in UNARYOPS:
+                return None, ZERO, False
+            call = C.Call("rule", registry.lookup(UNARYOPS[type(value.op)]),
+                          args=[value.operand])
+            return self.apply_rule(var, call, code, s)
+        if isinstance(value, gast.Call):
+            return self.call_tangent(var, value, code, s)
+        if isinstance(value, gast.Attribute):
+            return self.attr_tangent(var, value, code, s)
+        if isinstance(value, gast.Subscript):
+            return self.item_tangent(var, value, code, s)
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return self.sequence_tangent(value, s)
+        if isinstance(value, gast.Dict):
+            if not any(self.live(v) for v in value.values):
+                return None, ZERO, False
+            return gast.Dict(keys=[N.copy(k) for k in value.keys],
+                             values=[self.maybe(v) for v in value.values]), SET, True
+        return None, ZERO, False
+
+    # ------------------------------------------------------------ rules
+
+    def call_tangent(self, var, value, code, s):
+        call = self.ctx.classify(value)
+        if call.kind == "rule":
+            if call.rule.nondiff:
+                return None, ZERO, False
+            return self.apply_rule(var, call, code, s)
+        if call.kind == "special" and call.special == "list.pop":
+            lst = call.receiver.id
+            if not self.live(call.receiver):
+                return None, ZERO, False
+            state = SET if lst in self.full_lists else MAYBE
+            return N.call(N.attribute(self.d(lst), "pop")), state, False
+        if call.kind == "special":
+            return None, ZERO, False
+        live = [a for a in call.args + list(call.keywords.values()) if self.live(a)]
+        if not live:
+            return None, ZERO, False
+        raise NoAdjointError("%s: no forward rule for %s; register one with "
+                             "@tangent(%s)" % (located(s, self.ctx.source), call.name,
+                                               call.name))
+
+    def apply_rule(self, var, call, code, s):
+        rule = call.rule
+        params = C.template_params(rule)
+        positions = [i for i in C.diff_args(rule, call)]
+        atoms = [call.args[i] if i < len(call.args) else call.keywords[params[i]]
+                 for i in positions]
+        live = [(i, a) for i, a in zip(positions, atoms) if self.live(a)]
+        if not live:
+            return None, ZERO, False
+        if rule.jvps is not None:
+            terms = []
+            for i, atom in live:
+                t = rule.jvps[i] if i < len(rule.jvps) else None
+                if t is None:
+                    continue
+                d = self.tangent(atom, code, s)
+                if inlinable(t.fn):
+                    values = C.bind_template(t, call, d, N.name(var))
+                    terms.append(instantiate(t.fn, values, self.externs,
+                                             scale=d if t.scale else None,
+                                             kind_of=self.kind_of_name))
+                else:
+                    fn = N.name(self.externs.ref(t, "jvp_rule"))
+                    terms.append(gast.Call(func=fn, args=[d, N.name(var)] + [
+                        N.copy(a) for a in call.args], keywords=_keywords(call)))
+            if not terms:
+                return None, ZERO, False
+            expr = terms[0]
+            for t in terms[1:]:
+                expr = N.binop(expr, gast.Add(), t)
+            return expr, SET, _fresh(expr)
+        if rule.jvp_all is not None:
+            fn = N.name(self.externs.ref(rule.jvp_all, _fn_name(rule.jvp_all, rule)))
+            tangents = N.tuple_([self.maybe(a) if isinstance(a, gast.Name) else N.const(None)
+                                 for a in call.args])
+            return gast.Call(func=fn, args=[tangents, N.name(var)] + [
+                N.copy(a) for a in call.args], keywords=_keywords(call)), MAYBE, False
+        if rule.linear is not None:
+            return self.linear(var, call, code, s), SET, False
+        raise NoAdjointError("%s: no forward rule for %s; register one with @tangent(%s)"
+                             % (located(s, self.ctx.source), rule.name, rule.name))
+
+    def linear(self, var, call, code, s):
+        """``f`` applied to the tangents of the arguments it is linear in."""
+        params = C.template_params(call.rule)
+        linear = set(call.rule.linear)
+        args = []
+        for i, a in enumerate(call.args):
+            args.append(self.tangent(a, code, s) if i in linear else N.copy(a))
+        keywords = []
+        for k, v in call.keywords.items():
+            i = params.index(k) if k in params else -1
+            keywords.append(gast.keyword(arg=k, value=self.tangent(v, code, s)
+                                         if i in linear else N.copy(v)))
+        func = self.rule_callee(call)
+        return gast.Call(func=func, args=args, keywords=keywords)
+
+    def rule_callee(self, call):
+        """The callable of a rule call, as an expression (methods: the unbound method)."""
+        if call.receiver is not None:
+            return N.name(self.externs.ref(call.rule.primal, call.name.split(".")[-1]))
+        if call.rule.primal is not None:
+            return N.name(self.externs.ref(call.rule.primal, call.rule.name.split(".")[-1]))
+        raise ADError("internal error: no callable for rule %s" % call.rule.name)
+
+    # ------------------------------------------------------------ structures
+
+    def attr_tangent(self, var, value, code, s):
+        base = value.value
+        if not self.live(base):
+            return None, ZERO, False
+        if K.is_array(self.kind(base.id)) or self.kind(base.id) == K.SCALAR:
+            rule = registry.lookup_attr(np.ndarray, value.attr)
+            if rule is not None and rule.nondiff:
+                return None, ZERO, False
+            if rule is None or rule.jvps is None:
+                raise NoAdjointError("%s: no forward rule for attribute ndarray.%s"
+                                     % (located(s, self.ctx.source), value.attr))
+            d = self.tangent(base, code, s)
+            return instantiate(rule.jvps[0].fn, {"d": d, "ans": N.name(var), "x": base},
+                               self.externs), SET, False
+        return N.call(self.rt(H.field), [self.d(base.id), N.const(value.attr)]), MAYBE, False
+
+    def item_tangent(self, var, value, code, s):
+        base = value.value
+        if not self.live(base):
+            return None, ZERO, False
+        index = self.index(value.slice)
+        if K.is_array(self.kind(base.id)) and self.state(base.id).state == SET:
+            return N.subscript(self.d(base.id), N.copy(value.slice)), SET, False
+        return N.call(self.rt(H.item), [self.d(base.id), index]), MAYBE, False
+
+    def sequence_tangent(self, value, s):
+        if any(isinstance(e, gast.Starred) and self.live(e.value) for e in value.elts):
+            raise UnsupportedSyntaxError("%s: unpacking a differentiated value with * into a "
+                                         "tuple or list is not supported"
+                                         % located(s, self.ctx.source))
+        elts = [N.const(None) if isinstance(e, gast.Starred) else self.maybe(e)
+                for e in value.elts]
+        node = gast.Tuple if isinstance(value, gast.Tuple) else gast.List
+        return node(elts=elts, ctx=gast.Load()), SET, True
+
+    def index(self, index):
+        return N.index_value(index, self.externs.ref(slice, "slice"))
+
+    # ------------------------------------------------------------ mutation
+
+    def store_item(self, s):
+        target = s.targets[0]
+        base, value = target.value, s.value
+        if not isinstance(base, gast.Name) or base.id not in self.active:
+            return [s]
+        if not self.live(value) and not self.live(base):
+            return [s]
+        code = [s] + self.own(base.id, s)
+        d = self.tangent(value, code, s) if self.live(value) else N.const(
+            0.0 if K.is_array(self.kind(base.id)) else None)
+        code.append(N.assign(N.subscript(self.d(base.id), N.copy(target.slice), store=True),
+                             d, s))
+        return code
+
+    def stmt_Expr(self, s):
+        call = self.ctx.classify(s.value)
+        if call.kind == "special" and call.special == "list.append":
+            lst = call.receiver.id
+            if lst not in self.active:
+                return [s]
+            code = [s] + self.own(lst, s) if self.state(lst).state != SET else [s]
+            item = call.args[0]
+            code.append(N.expr_stmt(N.call(N.attribute(self.d(lst), "append"), [
+                self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s))
+            return code
+        if call.kind == "rule" and call.rule.mutates is not None and call.rule.linear:
+            return self.mutating_linear(call, s)
+        return [s]
+
+    def mutating_linear(self, call, s):
+        """``scatter_add(bx, i, g)``: the same change, made to the tangents."""
+        target = call.args[call.rule.mutates]
+        if not isinstance(target, gast.Name) or target.id not in self.active:
+            return [s]
+        live = [a for i, a in enumerate(call.args) if i in call.rule.linear and self.live(a)]
+        if not live:
+            return [s]
+        code = [s] + self.own(target.id, s)
+        code.append(N.expr_stmt(self.linear(None, call, code, s), s))
+        return code
+
+    # ------------------------------------------------------------ calls into user code
+
+    def joint_call(self, var, value, call, s):
+        """``z, dz = call_jvp(f, spec, tangents, *args)``, or a joint rule."""
+        from runtime.dispatch import call_jvp
+        if call.kind == "rule":
+            fn = N.name(self.externs.ref(call.rule.jvp_joint, _fn_name(call.rule.jvp_joint,
+                                                                       call.rule)))
+            tangents = N.tuple_([self.maybe(a) if isinstance(a, gast.Name) else N.const(None)
+                                 for a in call.args])
+            new = gast.Call(func=fn, args=[tangents] + [N.copy(a) for a in call.args],
+                            keywords=_keywords(call))
+        else:
+            spec, targets = _reverse_spec(self, value, call, s)
+            tangents = N.tuple_([self.maybe(t) for t in targets])
+            new = gast.Call(func=self.rt(call_jvp), args=[
+                N.copy(value.func), N.tuple_([N.const(x) for x in spec]), tangents] + [
+                N.copy(a) for a in value.args], keywords=N.copy(value.keywords))
+        target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
+                          store=True)
+        self.tan[var] = Tan(MAYBE if not K.numeric(self.kind(var)) else SET, False)
+        return [N.assign(target, new, s)]
+
+    def special_call(self, var, value, call, s):
+        """A primitive of generated code, or a nested gradient: one more
+        ``call_jvp``, of the wrapper that stands for the primitive."""
+        from runtime.dispatch import call_jvp
+        from .special import FORWARD
+        if not self.any_live(call, value):
+            self.tan[var] = Tan()
+            return [N.assign(var, value, s)]
+        if call.special not in FORWARD:
+            raise UnsupportedSyntaxError(
+                "%s: forward-mode differentiation of %s() is not supported; call it outside "
+                "the differentiated function" % (located(s, self.ctx.source), call.special))
+        wrapper, static = FORWARD[call.special]
+        static_args = [N.copy(a) for i, a in enumerate(value.args) if i in static]
+        dyn = [a for i, a in enumerate(value.args) if i not in static]
+        spec, tangents = [], []
+        for i, a in enumerate(dyn):
+            if isinstance(a, gast.Starred):
+                spec.append(("*", i, len(dyn)))
+                tangents.append(self.maybe(a.value))
+            else:
+                spec.append(i)
+                tangents.append(self.maybe(a) if isinstance(a, gast.Name) else N.const(None))
+        for k in value.keywords:
+            if k.arg is None:
+                raise UnsupportedSyntaxError("%s: **mapping in a nested derivative call"
+                                             % located(s, self.ctx.source))
+            spec.append(k.arg)
+            tangents.append(self.maybe(k.value))
+        made = N.call(N.name(self.externs.ref(wrapper, wrapper.__name__)), static_args)
+        new = gast.Call(func=self.rt(call_jvp), args=[
+            made, N.tuple_([N.const(x) for x in spec]), N.tuple_(tangents)] + [
+            N.copy(a) for a in dyn], keywords=N.copy(value.keywords))
+        target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
+                          store=True)
+        self.tan[var] = Tan(MAYBE)
+        return [N.assign(target, new, s)]
+
+    def stmt_FunctionDef(self, s):
+        free = sorted(n for n in self.ctx.free_names(s) if self.live(N.name(n)))
+        if s.name not in self.active or not free:
+            self.tan[s.name] = Tan()
+            return [s]
+        names = N.tuple_([N.const(n) for n in free])
+        tangents = [self.maybe(N.name(n)) for n in free]
+        value = N.call(self.rt(H.make_struct), [names] + tangents)
+        return [s] + self.set(s.name, value, s, SET)
+
+    # ------------------------------------------------------------ control flow
+
+    def stmt_If(self, s):
+        start = self.snapshot()
+        body = self.block(s.body)
+        after_body = self.snapshot()
+        self.restore(start)
+        orelse = self.block(s.orelse)
+        after_else = self.snapshot()
+        merged = {}
+        for var in sorted(set(after_body) | set(after_else)):
+            a, b = after_body.get(var, Tan()), after_else.get(var, Tan())
+            if a.state == b.state:
+                merged[var] = Tan(a.state, a.owned and b.owned)
+                continue
+            for branch, t in ((body, a), (orelse, b)):
+                if t.state == ZERO:
+                    branch.append(N.assign(self.d(var), N.const(None), s))
+            merged[var] = Tan(MAYBE)
+        self.restore(merged)
+        return [N.if_(N.copy(s.test), body, orelse, s)]
+
+    def loop_body(self, body, like):
+        """Tangent code of a loop body whose tangent states agree across iterations."""
+        entry = self.snapshot()
+        start = entry
+        for _ in range(4):
+            counters, taken = dict(self.namer.counters), set(self.namer.taken)
+            self.restore(start)
+            self.block(N.copy(body))
+            end = self.snapshot()
+            self.namer.counters, self.namer.taken = counters, taken
+            weaker = dict(start)
+            for var, e in end.items():
+                st = weaker.get(var, Tan())
+                if e.state == ZERO or e == st:
+                    continue
+                if st.state == ZERO:
+                    weaker[var] = Tan(SET if self.kind(var) == K.SCALAR and e.state == SET
+                                      else MAYBE)
+                elif e.state == MAYBE or st.state == MAYBE:
+                    weaker[var] = Tan(MAYBE)
+                else:
+                    weaker[var] = Tan(SET, st.owned and e.owned)
+            if weaker == start:
+                break
+            start = weaker
+        pre = []
+        for var, t in sorted(start.items()):
+            if entry.get(var, Tan()).state == ZERO and t.state != ZERO:
+                pre.append(N.assign(self.d(var), N.const(0.0) if t.state == SET
+                                    else N.const(None), like))
+        self.restore(start)
+        code = self.block(body)
+        end = self.snapshot()
+        for var, t in start.items():
+            if t.state != ZERO and end.get(var, Tan()).state == ZERO:
+                code.append(N.assign(self.d(var), N.const(0.0) if t.state == SET
+                                     else N.const(None), like))
+        self.restore(start)
+        return pre, code
+
+    def stmt_For(self, s):
+        pre, body = self.loop_body(s.body, s)
+        return pre + [N.for_(N.copy(s.target), N.copy(s.iter), body, s)]
+
+    def stmt_While(self, s):
+        pre, body = self.loop_body(s.body, s)
+        return pre + [N.located_as(gast.While(test=N.copy(s.test), body=body, orelse=[]), s)]
+
+    # ------------------------------------------------------------ whole function
+
+    def function(self, fn):
+        """The body of the forward-mode function: primal and tangents, then
+        ``return out, dout``."""
+        for var in self.ctx.wrt:
+            numeric = K.numeric(self.kind(var))
+            self.tan[var] = Tan(SET if numeric else MAYBE, False)
+        body = self.block(fn.body[:-1])
+        ret = fn.body[-1]
+        out = ret.value
+        if self.live(out):
+            dout = self.tangent(out, body, ret) if K.numeric(self.kind(out.id)) else \
+                N.name(self.d(out.id))
+        else:
+            dout = self.zero_expr(out) if isinstance(out, gast.Name) else N.const(0.0)
+        body.append(N.located_as(gast.Return(value=N.tuple_([out, dout])), ret))
+        return body
+
+
+def _keywords(call):
+    return [gast.keyword(arg=k, value=N.copy(v)) for k, v in call.keywords.items()]
+
+
+def _fresh(expr):
+    return isinstance(expr, (gast.BinOp, gast.UnaryOp))
+
+
+def _fn_name(fn, rule):
+    name = getattr(fn, "__name__", "<lambda>")
+    return name if name != "<lambda>" else rule.name.split(".")[-1] + "_jvp"
+
+
+def _reverse_spec(fwd, value, call, s):
+    """The call spec of reverse mode, with liveness in place of activity."""
+    from .reverse import Reverse
+    shim = Reverse.__new__(Reverse)
+    shim.ctx = fwd.ctx
+    shim.active = {n for n in fwd.active if fwd.state(n).state != ZERO}
+    return Reverse.call_spec(shim, value, call, s)
+
+
+def _lists_of_tangents(ctx, body):
+    """Lists whose every appended item carries a tangent (pops are then never None)."""
+    appended = {}
+    for s in _walk_statements(body):
+        if (isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)
+                and isinstance(s.value.func, gast.Attribute) and s.value.func.attr == "append"
+                and isinstance(s.value.func.value, gast.Name)):
+            lst = s.value.func.value.id
+            item = s.value.args[0] if s.value.args else None
+            ok = isinstance(item, gast.Name) and item.id in ctx.active and \
+                K.numeric(ctx.kinds.get(item.id))
+            appended[lst] = appended.get(lst, True) and ok
+    return {lst for lst, ok in appended.items() if ok}
+
+
+def _walk_statements(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _walk_statements(s.body)
+            yield from _walk_statements(s.orelse)

@@ -1,0 +1,63 @@
+"""Rules for the helpers that generated code calls, so it can be differentiated again.
+
+Almost every helper is linear in its gradient arguments: accumulating,
+indexing into structures, reducing a broadcast.  Their forward rules are
+the helpers themselves applied to tangents; their reverse rules are the
+matching "transpose" helpers.  The in-place helpers (``scatter_add``,
+``restore_region``) change their first argument, and so does their tangent
+call.
+"""
+from . import helpers as H
+from .registry import SAME, def_linear, def_unary, defvjp, nondifferentiable
+
+# ---------------------------------------------------------------- accumulation
+
+def_linear(H.add, argnums=(0, 1))
+defvjp(H.add, lambda h, ans, a, b: h, lambda h, ans, a, b: h)
+def_linear(H.add_field, argnums=(0, 2))
+defvjp(H.add_field, lambda h, ans, bx, name, g: h, None, lambda h, ans, bx, name, g:
+       H.field(h, name))
+def_linear(H.add_item, argnums=(0, 3))
+defvjp(H.add_item, lambda h, ans, bx, x, idx, g: h, None, None,
+       lambda h, ans, bx, x, idx, g: H.item(h, idx))
+def_linear(H.add_attr, argnums=(0, 3))
+def_linear(H.scatter_add, argnums=(0, 2), mutates=0)
+
+# ---------------------------------------------------------------- structures
+
+def_linear(H.item)
+defvjp(H.item, lambda h, ans, g, i: H.add_item(None, g, i, h))
+def_linear(H.field)
+defvjp(H.field, lambda h, ans, g, name: H.add_field(None, name, h))
+def_linear(H.clear_item)
+defvjp(H.clear_item, lambda h, ans, g, idx: H.clear_item(h, idx))
+def_linear(H.nz)
+defvjp(H.nz, lambda h, ans, g, x: h)
+def_linear(H.sequence_vjp)
+nondifferentiable(H.make_struct)
+def_linear(H.sequence_jvp)
+
+# ---------------------------------------------------------------- broadcasting
+
+def_linear(H.unbroadcast)
+defvjp(H.unbroadcast, lambda h, ans, g, x: H.broadcast_like(h, g))
+def_linear(H.unbroadcast_scalar)
+def_linear(H.broadcast_like)
+defvjp(H.broadcast_like, lambda h, ans, d, ans0: H.unbroadcast(h, d))
+def_linear(H.like_dtype)
+defvjp(H.like_dtype, lambda h, ans, g, x: h)
+def_linear(H.sum_vjp)
+def_linear(H.sum_jvp)
+def_linear(H.to_float)
+defvjp(H.to_float, lambda h, ans, g: h)
+
+# ---------------------------------------------------------------- saving state
+
+def_linear(H.save_region)
+def_linear(H.restore_region, argnums=(0, 2), mutates=0)
+
+# ---------------------------------------------------------------- constants
+
+def_unary(H.log, lambda ans, x: 1.0 / x, out=SAME)
+nondifferentiable(H.zeros_like, out=SAME)
+nondifferentiable(H.seed, out=SAME)

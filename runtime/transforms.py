@@ -1,0 +1,411 @@
+"""Derivatives of derivatives: the primitives generated code calls, as functions.
+
+Generated code calls a few primitives: ``call_fwd``/``call_bwd`` (reverse
+mode through a callee), ``call_jvp`` (forward mode through a callee) and
+``gradient`` (a nested gradient).  Differentiating such code in forward
+mode turns each of them into one more ``call_jvp`` of a small wrapper:
+
+* ``JvpOf(spec)(fn, tans, *args)`` is ``call_jvp(fn, spec, tans, *args)``;
+* ``FwdOf(spec)(fn, *args)`` is ``call_fwd(fn, spec, *args)``;
+* ``BwdOf()(res, g)`` is ``call_bwd(res, g)``;
+* ``GradOf(wrt, single)(fn, *xs)`` is ``gradient(fn, *xs)`` (or ``grad``'s);
+* ``FullGradOf()(fn, *xs)`` is the gradient with respect to ``fn``'s
+  captured variables too, used for the adjoint of a nested ``gradient``.
+
+:func:`resolve` says which *generated* Python function, with which explicit
+inputs, applying a callable amounts to.  So every level of differentiation
+only ever meets ``call_jvp`` and plain generated code, and derivatives of
+any order need no further machinery.
+"""
+import numpy as np
+
+from .helpers import Struct, zeros_like
+
+
+def _dispatch():
+    from . import dispatch
+    return dispatch
+
+
+def _compiler():
+    from ad_compiler import compiler
+    return compiler
+
+
+class Applied:
+    """``fn(*args)`` as ``func(*inputs)`` for a generated or user ``func``.
+
+    ``tangents(t_fn, t_args, t_kwargs)`` maps the tangents of the callable and
+    of the arguments to tangents of ``inputs``; ``adapt(out, dout)`` turns
+    ``func``'s raw output and its tangent into the application's.
+    """
+
+    __slots__ = ("func", "inputs", "tangents", "adapt", "call", "cells")
+
+    def __init__(self, func, inputs, tangents, adapt, call, cells=()):
+        self.func, self.inputs, self.tangents, self.adapt, self.call = \
+            func, inputs, tangents, adapt, call
+        self.cells = tuple(cells)      # names of the leading inputs that are closure cells
+
+
+def _same(out, dout):
+    return out, dout
+
+
+def resolve(fn, args, kwargs):
+    """The :class:`Applied` form of ``fn(*args, **kwargs)``."""
+    if isinstance(fn, Wrapper):
+        return fn.resolve(args, kwargs)
+    d = _dispatch()
+    target = d.Target(fn)
+    if target.func is None:
+        if target.rule is not None and target.fields is None and not target.bound:
+            return resolve(static_call(fn, len(args), tuple(kwargs)), args, kwargs)
+        return None                     # a constructor: handled by the caller
+    func = target.func
+    values = d._bind(func, target.bound + args, kwargs)
+    cells = d.cell_values(func)
+    n_cells, n_bound = len(cells), len(target.bound)
+
+    def tangents(t_fn, t_args, t_kwargs):
+        out = [None] * (n_cells + len(values))
+        if t_fn is not None:
+            if n_bound:
+                out[n_cells] = t_fn
+            elif isinstance(t_fn, Struct):
+                for i, name in enumerate(func.__code__.co_freevars[:n_cells]):
+                    out[i] = t_fn.fields.get(name)
+        places = {}
+        for p, t in t_args.items():
+            index, item = d._param_of(func, p + n_bound)
+            d._put(places, n_cells + index, item, t, values[index])
+        for k, t in t_kwargs.items():
+            index, item = d._param_of(func, k)
+            d._put(places, n_cells + index, item, t, values[index])
+        for i, t in places.items():
+            out[i] = t
+        return out
+
+    return Applied(func, cells + values, tangents, _same, lambda: fn(*args, **kwargs),
+                   func.__code__.co_freevars[:n_cells])
+
+
+_STATIC = {}
+
+
+def static_call(fn, n_args, keywords=()):
+    """A plain function calling ``fn`` by a global name, so its rule is inlined.
+
+    ``gradient(np.sin, x)`` and ``hessian(np.sin, x)`` differentiate
+    ``def apply_sin(_a0): return _fn(_a0)`` like any user function.
+    """
+    key = (id(fn), n_args, keywords)
+    got = _STATIC.get(key)
+    if got is not None and got[0] is fn:
+        return got[1]
+    import linecache
+    name = "apply_" + "".join(c if c.isalnum() else "_" for c in
+                              getattr(fn, "__name__", "fn"))
+    params = ["_a%d" % i for i in range(n_args)] + list(keywords)
+    call = ["_a%d" % i for i in range(n_args)] + ["%s=%s" % (k, k) for k in keywords]
+    text = "def %s(%s):\n    return _fn(%s)\n" % (name, ", ".join(params), ", ".join(call))
+    filename = "<ad_compiler apply %s/%d>" % (name, len(_STATIC))
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {"_fn": fn}
+    exec(compile(text, filename, "exec"), namespace)
+    func = namespace[name]
+    _STATIC[key] = (fn, func)
+    return func
+
+
+def _on_args(applied):
+    """An application ``w(x0, *args)`` seen as ``fn(*args)``: the callable's own
+    tangent is none, argument ``p`` is the wrapper's argument ``p + 1``."""
+    inner = applied.tangents
+
+    def tangents(t_fn, t_args, t_kwargs):
+        return inner(None, {p + 1: t for p, t in t_args.items()}, t_kwargs)
+
+    return Applied(applied.func, applied.inputs, tangents, applied.adapt, applied.call,
+                   applied.cells)
+
+
+def hvp_wrt(f, xs, cotangents):
+    """Hessian-vector products: the adjoint of ``gradient(f, *xs)`` for ``xs``.
+
+    ``cotangents[i]`` is the cotangent of the gradient with respect to
+    ``xs[i]`` (None for none); returns one gradient per argument.
+    """
+    spec = tuple(i + 1 for i, c in enumerate(cotangents) if c is not None)
+    tans = tuple(c for c in cotangents if c is not None)
+    dispatch = _dispatch()
+    _, hv = dispatch.call_jvp(FULL_GRAD, spec, tans, f, *xs)
+    return list(hv[1:]) if hv is not None else [None] * len(xs)
+
+
+def jvp_applied(applied, input_tangents):
+    """Run the forward-mode code of an applied function: ``(out, dout)`` adapted."""
+    inputs = applied.inputs
+    active = tuple(i for i, t in enumerate(input_tangents) if t is not None)
+    if not active:
+        out = applied.call()
+        return out, zeros_like(out)
+    compiled = _compiler().jvp_function(applied.func, active, inputs)
+    tans = [_materialise(input_tangents[i], inputs[i]) for i in active]
+    out, dout = compiled.jvp(*inputs, *tans)
+    return applied.adapt(out, dout)
+
+
+def _materialise(t, x):
+    if t is None and isinstance(x, (float, int, np.ndarray, np.number)):
+        return zeros_like(x)
+    return t
+
+
+# ---------------------------------------------------------------- wrappers
+
+class Wrapper:
+    """A primitive applied to some static arguments, callable like a function."""
+
+    __slots__ = ()
+
+    def __call__(self, *args, **kwargs):
+        applied = self.resolve(args, kwargs)
+        return applied.call()
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.key() == other.key()
+
+    def __hash__(self):
+        return hash((type(self), self.key()))
+
+    def key(self):
+        return ()
+
+    def __repr__(self):
+        return "%s%r" % (type(self).__name__, self.key())
+
+
+class JvpOf(Wrapper):
+    """``JvpOf(spec)(fn, tans, *args)`` is ``call_jvp(fn, spec, tans, *args)``."""
+
+    __slots__ = ("spec",)
+
+    def __init__(self, spec):
+        self.spec = tuple(spec)
+
+    def key(self):
+        return self.spec
+
+    def resolve(self, args, kwargs):
+        fn, tans, rest = args[0], args[1], tuple(args[2:])
+        inner = resolve(fn, rest, kwargs)
+        if inner is None:
+            raise _unsupported("forward mode of a forward-mode call through a rule")
+        place = _placement(self.spec, rest, kwargs)
+        inner_tans = inner.tangents(*place(tans))
+        active = tuple(i for i, t in enumerate(inner_tans) if t is not None)
+        compiled = _compiler().jvp_function(inner.func, active, inner.inputs)
+        tan_inputs = [_materialise(inner_tans[i], inner.inputs[i]) for i in active]
+        n = len(inner.inputs)
+
+        def tangents(t_fn, t_args, t_kwargs):
+            t_inner = inner.tangents(t_args.get(0), {p - 2: t for p, t in t_args.items()
+                                                      if p >= 2}, t_kwargs)
+            dt = t_args.get(1)
+            t_tans = inner.tangents(*place(dt)) if dt is not None else [None] * n
+            return list(t_inner) + [t_tans[i] for i in active]
+
+        def adapt(out, dout):
+            primal = inner.adapt(out[0], out[1])
+            return primal, (None if dout is None else inner.adapt(dout[0], dout[1]))
+
+        inputs = list(inner.inputs) + tan_inputs
+        return Applied(compiled.jvp, inputs, tangents, adapt,
+                       lambda: adapt(compiled.jvp(*inputs), None)[0])
+
+
+class FwdOf(Wrapper):
+    """``FwdOf(spec)(fn, *args)`` is ``call_fwd(fn, spec, *args)``."""
+
+    __slots__ = ("spec",)
+
+    def __init__(self, spec):
+        self.spec = tuple(spec)
+
+    def key(self):
+        return self.spec
+
+    def resolve(self, args, kwargs):
+        d = _dispatch()
+        fn, rest = args[0], tuple(args[1:])
+        inner = resolve(fn, rest, kwargs)
+        if inner is None or d.Target(fn).recompute:
+            return _rule_fwd_applied(self.spec, fn, rest, kwargs)
+        place = _placement(self.spec, rest, kwargs)
+        marks = inner.tangents(*place(tuple(True for _ in self.spec)))
+        active = tuple(i for i, t in enumerate(marks) if t is not None)
+        compiled = _compiler().vjp_function(inner.func, active, inner.inputs)
+        target = d.Target(fn)
+
+        def adapt(out, dout):
+            meta = d.Meta(compiled, out[0], self.spec, target, rest, kwargs,
+                          len(d.cell_values(target.func)))
+            primal = (out[0], (meta, out[1]))
+            return primal, (None if dout is None else (dout[0], (None, dout[1])))
+
+        return Applied(compiled.fwd, list(inner.inputs), _shifted(inner), adapt,
+                       lambda: adapt(compiled.fwd(*inner.inputs), None)[0])
+
+
+class BwdOf(Wrapper):
+    """``BwdOf()(res, g)`` is ``call_bwd(res, g)``."""
+
+    __slots__ = ()
+
+    def resolve(self, args, kwargs):
+        d = _dispatch()
+        (meta, inner), g = args
+        if meta.compiled is None or meta.target.recompute:
+            raise _unsupported("higher-order derivatives through a rule called by value "
+                               "or through checkpoint")
+        if g is None:
+            g = zeros_like(meta.out)
+
+        def tangents(t_fn, t_args, t_kwargs):
+            t_res = t_args.get(0)
+            return [None if t_res is None else t_res[1], t_args.get(1)]
+
+        def adapt(out, dout):
+            return (d.spec_grads(meta, out),
+                    None if dout is None else d.spec_grads(meta, dout))
+
+        return Applied(meta.compiled.bwd, [inner, g], tangents, adapt,
+                       lambda: d.spec_grads(meta, meta.compiled.bwd(inner, g)))
+
+
+class GradOf(Wrapper):
+    """``GradOf(wrt, single)(fn, *xs)`` is ``gradient(fn, *xs)`` (``wrt`` selects,
+    ``single`` unpacks one gradient, as ``grad(fn, wrt)`` does)."""
+
+    __slots__ = ("wrt", "single", "full")
+
+    def __init__(self, wrt=None, single=False, full=False):
+        self.wrt, self.single, self.full = wrt, single, full
+
+    def key(self):
+        return (self.wrt, self.single, self.full)
+
+    def resolve(self, args, kwargs):
+        from ad_compiler import api, tree
+        fn, xs = args[0], tuple(api._as_input(x) for x in args[1:])
+        inner = resolve(fn, xs, kwargs)
+        if inner is None:
+            raise _unsupported("a nested gradient of a function with a rule")
+        wanted = tuple(range(len(xs))) if self.wrt is None else self.wrt
+        # Every differentiable input, captured variables included: the same
+        # generated gradient serves gradient() and the adjoint of a nested one.
+        active = tuple(i for i, v in enumerate(inner.inputs) if api._differentiable(v))
+        compiled = _compiler().grad_function(inner.func, active, inner.inputs, api._GRAD)
+        slot = {a: j for j, a in enumerate(active)}
+        x_slots = [_x_slot(inner, i, slot) for i in range(len(xs))]
+        cell_slots = [(name, slot[i]) for i, name in enumerate(inner.cells) if i in slot]
+
+        def pick(raw, finish):
+            if raw is None:
+                return None
+            grads = [_select(raw, s) for s in x_slots]
+            if self.full:
+                cells = {n: raw[j] for n, j in cell_slots if raw[j] is not None}
+                return (Struct(cells) if cells else None,) + tuple(grads)
+            out = tuple(finish(xs[i], grads[i]) for i in wanted)
+            return out[0] if self.single else out
+
+        def adapt(out, dout):
+            return pick(out, tree.finish), pick(dout, _finish_tangent)
+
+        return Applied(compiled.grad, list(inner.inputs), _shifted(inner), adapt,
+                       lambda: adapt(compiled.grad(*inner.inputs), None)[0])
+
+
+def _finish_tangent(x, t):
+    from ad_compiler import tree
+    return tree.finish(x, t)
+
+
+def _shifted(inner):
+    """Tangents of ``(fn, *rest)`` mapped through the application ``fn(*rest)``."""
+    def tangents(t_fn, t_args, t_kwargs):
+        return inner.tangents(t_args.get(0), {p - 1: t for p, t in t_args.items() if p >= 1},
+                              t_kwargs)
+    return tangents
+
+
+def _x_slot(inner, i, slot):
+    """Where argument ``i``'s gradient sits in the raw output (index, item)."""
+    marks = inner.tangents(None, {i: True}, {})
+    for index, t in enumerate(marks):
+        if t is not None:
+            item = None
+            if isinstance(t, tuple):
+                item = next(k for k, v in enumerate(t) if v is True)
+            elif isinstance(t, dict):
+                item = next(k for k, v in t.items() if v is True)
+            return slot.get(index), item
+    return None, None
+
+
+def _select(raw, s):
+    index, item = s
+    if index is None:
+        return None
+    g = raw[index]
+    if item is not None and g is not None:
+        g = g[item] if isinstance(item, int) else g.get(item)
+    return g
+
+
+def _placement(spec, args, kwargs):
+    """A function from tangents aligned with ``spec`` to (t_fn, t_args, t_kwargs)."""
+    n = len(args)
+
+    def place(tans):
+        t_fn, t_args, t_kwargs = None, {}, {}
+        for entry, t in zip(spec, tans):
+            if t is None:
+                continue
+            if entry == "fn":
+                t_fn = t
+            elif isinstance(entry, int):
+                t_args[entry if entry >= 0 else n + entry] = t
+            elif isinstance(entry, str):
+                t_kwargs[entry] = t
+            elif entry[0] == "*":
+                _, i, m = entry
+                positions = range(i, n - (m - 1 - i))
+                items = t if isinstance(t, (tuple, list)) else [t] * len(positions)
+                for p, ti in zip(positions, items):
+                    t_args[p] = ti
+            else:
+                named = set(entry[1])
+                for k in kwargs:
+                    if k not in named and (t is True or t.get(k) is not None):
+                        t_kwargs[k] = True if t is True else t[k]
+        return t_fn, t_args, t_kwargs
+
+    return place
+
+
+def _rule_fwd_applied(spec, fn, args, kwargs):
+    raise _unsupported("forward mode over a reverse call into a function with a rule or "
+                       "a checkpoint")
+
+
+def _unsupported(what):
+    from ad_compiler.errors import ADError
+    return ADError("%s is not supported yet; differentiate the function directly" % what)
+
+
+FULL_GRAD = GradOf(full=True)
+PLAIN_GRAD = GradOf()
+BWD = BwdOf()
