@@ -64,7 +64,9 @@ def call_reads(node, classify):
     if c.kind == "rule":
         return _names(C.diff_atoms(c.rule, c))
     if c.kind == "special":
-        return _names(c.args + ([c.receiver] if c.receiver is not None else []))
+        return _names([a.value if isinstance(a, gast.Starred) else a for a in c.args] +
+                      list(c.keywords.values()) +
+                      ([c.receiver] if c.receiver is not None else []))
     plain = [a.value if isinstance(a, gast.Starred) else a for a in c.args]
     atoms = plain + list(c.keywords.values())
     if c.receiver is not None:
@@ -88,6 +90,11 @@ def effects(stmt, classify):
         c = classify(stmt.value)
         if c.kind == "special" and c.receiver is not None:
             return Effects([c.receiver.id], _names(c.args) + [c.receiver.id])
+        if c.kind == "rule" and c.rule.mutates is not None and \
+                c.rule.mutates < len(c.args):
+            # scatter_add(bx, i, g), restore_region(x, i, saved): bx now holds g too
+            target = _names([c.args[c.rule.mutates]])
+            return Effects(target, _names(C.diff_atoms(c.rule, c)) + target)
         return Effects([], [])
     if isinstance(stmt, gast.FunctionDef):
         return Effects([stmt.name], sorted(free_names(stmt)))

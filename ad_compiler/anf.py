@@ -140,8 +140,9 @@ class Normaliser:
     def stmt_While(self, s, out):
         flag, body = self.loop_else_flag(s, out)
         inner = []
-        test = self.atom(s.test, inner)
-        inner.append(N.if_(test, [], [gast.Break()], s))
+        if not (isinstance(s.test, gast.Constant) and s.test.value):
+            test = self.atom(s.test, inner)
+            inner.append(N.if_(test, [], [gast.Break()], s))
         inner.extend(self.block(body))
         out.append(N.located_as(gast.While(test=N.const(True), body=inner, orelse=[]), s))
         self.after_loop(flag, s, out)

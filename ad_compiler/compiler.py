@@ -157,8 +157,10 @@ def build(func, active_indices, input_kinds, options):
     fn = anf.normalise(source, ctx.namer, ctx.externs, ctx.resolver.is_module)
     fn = cflow.structure(fn, ctx.namer)
     ctx.analyse(fn, active_indices, input_kinds)
-    copied = aliasing.check(fn, source, ctx.kinds, anf.local_names(source.node),
-                            ctx.params, options.callee, ctx.resolver.is_module)
+    copied = [] if getattr(func, "__ad_generated__", False) else aliasing.check(
+        # (generated code owns every buffer it changes in place: nothing to check)
+        fn, source, ctx.kinds, anf.local_names(source.node), ctx.params, options.callee,
+        ctx.resolver.is_module)
     if copied:
         fn = aliasing.copy_on_entry(fn, copied, ctx.externs, ctx.namer)
         ctx.analyse(fn, active_indices, input_kinds)

@@ -44,6 +44,7 @@ class Forward:
         self.active = ctx.active
         self.tan = {}
         self.full_lists = _lists_of_tangents(ctx, fn.body)
+        self.defined = set(ctx.inputs)      # variables assigned so far, in program order
 
     # ------------------------------------------------------------ helpers
 
@@ -100,6 +101,8 @@ class Forward:
     def zero_expr(self, atom):
         if isinstance(atom, gast.Name):
             return self.zero(atom.id)
+        if isinstance(atom, gast.Constant) and not isinstance(atom.value, (int, float)):
+            return N.const(None)           # the zero of a structure (None, a string...)
         return N.const(0.0)
 
     def maybe(self, atom):
@@ -159,6 +162,7 @@ class Forward:
         return [s]
 
     def assign(self, var, value, s):
+        self.defined.add(var)
         if var not in self.active:
             self.tan[var] = Tan()
             return [s]
@@ -248,27 +252,39 @@ class Forward:
         if not live:
             return None, ZERO, False
         if rule.jvps is not None:
-            terms = []
+            terms = []                      # (expression, may it be None?)
             for i, atom in live:
                 t = rule.jvps[i] if i < len(rule.jvps) else None
                 if t is None:
                     continue
-                d = self.tangent(atom, code, s)
+                maybe = self.state(atom.id).state == MAYBE
+                d = N.name(self.d(atom.id))
                 if inlinable(t.fn):
                     values = C.bind_template(t, call, d, N.name(var))
-                    terms.append(instantiate(t.fn, values, self.externs,
-                                             scale=d if t.scale else None,
-                                             kind_of=self.kind_of_name))
+                    term = instantiate(t.fn, values, self.externs,
+                                       scale=d if t.scale else None,
+                                       kind_of=self.kind_of_name)
                 else:
                     fn = N.name(self.externs.ref(t, "jvp_rule"))
-                    terms.append(gast.Call(func=fn, args=[d, N.name(var)] + [
-                        N.copy(a) for a in call.args], keywords=_keywords(call)))
+                    term = gast.Call(func=fn, args=[d, N.name(var)] + [
+                        N.copy(a) for a in call.args], keywords=_keywords(call))
+                if maybe:
+                    # A None tangent is an exact zero: skip the term rather than
+                    # multiply 0 by something that may be inf or nan (log(x) at x<0).
+                    term = gast.IfExp(test=gast.Compare(left=N.copy(d), ops=[gast.Is()],
+                                                        comparators=[N.const(None)]),
+                                      body=N.const(None), orelse=term)
+                terms.append((term, maybe))
             if not terms:
                 return None, ZERO, False
-            expr = terms[0]
-            for t in terms[1:]:
-                expr = N.binop(expr, gast.Add(), t)
-            return expr, SET, _fresh(expr)
+            expr, any_maybe = terms[0]
+            for term, maybe in terms[1:]:
+                if any_maybe or maybe:
+                    expr = N.call(self.rt(H.add), [expr, term])
+                else:
+                    expr = N.binop(expr, gast.Add(), term)
+                any_maybe = any_maybe and maybe
+            return expr, (MAYBE if any_maybe else SET), _fresh(expr)
         if rule.jvp_all is not None:
             fn = N.name(self.externs.ref(rule.jvp_all, _fn_name(rule.jvp_all, rule)))
             tangents = N.tuple_([self.maybe(a) if isinstance(a, gast.Name) else N.const(None)
@@ -292,13 +308,15 @@ class Forward:
             i = params.index(k) if k in params else -1
             keywords.append(gast.keyword(arg=k, value=self.tangent(v, code, s)
                                          if i in linear else N.copy(v)))
-        func = self.rule_callee(call)
-        return gast.Call(func=func, args=args, keywords=keywords)
+        if call.receiver is not None:
+            # x.reshape(...) -> dx.reshape(...): a method of the tangent itself
+            attr = call.name.split(".")[-1]
+            return gast.Call(func=N.attribute(args[0], attr), args=args[1:],
+                             keywords=keywords)
+        return gast.Call(func=self.rule_callee(call), args=args, keywords=keywords)
 
     def rule_callee(self, call):
-        """The callable of a rule call, as an expression (methods: the unbound method)."""
-        if call.receiver is not None:
-            return N.name(self.externs.ref(call.rule.primal, call.name.split(".")[-1]))
+        """The callable of a rule call, as an expression."""
         if call.rule.primal is not None:
             return N.name(self.externs.ref(call.rule.primal, call.rule.name.split(".")[-1]))
         raise ADError("internal error: no callable for rule %s" % call.rule.name)
@@ -372,6 +390,16 @@ class Forward:
             return code
         if call.kind == "rule" and call.rule.mutates is not None and call.rule.linear:
             return self.mutating_linear(call, s)
+        recv = call.receiver
+        if (call.kind == "dynamic" and recv is not None and s.value.func.attr == "append"
+                and len(s.value.args) == 1 and recv.id in self.active
+                and not isinstance(s.value.args[0], gast.Starred)):
+            # obj.append(v) where obj was not known to be a list
+            item = s.value.args[0]
+            self.tan[recv.id] = Tan(SET, True)
+            return [N.assign(self.d(recv.id), N.call(self.rt(H.append_tangent), [
+                N.copy(recv), self.maybe(recv), N.copy(item),
+                self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s)]
         return [s]
 
     def mutating_linear(self, call, s):
@@ -391,6 +419,15 @@ class Forward:
     def joint_call(self, var, value, call, s):
         """``z, dz = call_jvp(f, spec, tangents, *args)``, or a joint rule."""
         from runtime.dispatch import call_jvp
+        recv = call.receiver
+        if (recv is not None and value.func.attr == "pop" and not value.keywords
+                and not any(isinstance(a, gast.Starred) for a in value.args)):
+            # obj.pop() where obj was not known to be a list
+            target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
+                              store=True)
+            self.tan[var] = Tan(MAYBE)
+            return [N.assign(target, N.call(self.rt(H.pop_tangent), [
+                N.copy(recv), self.maybe(recv)] + [N.copy(a) for a in value.args]), s)]
         if call.kind == "rule":
             fn = N.name(self.externs.ref(call.rule.jvp_joint, _fn_name(call.rule.jvp_joint,
                                                                        call.rule)))
@@ -432,11 +469,9 @@ class Forward:
             else:
                 spec.append(i)
                 tangents.append(self.maybe(a) if isinstance(a, gast.Name) else N.const(None))
+        named = tuple(k.arg for k in value.keywords if k.arg is not None)
         for k in value.keywords:
-            if k.arg is None:
-                raise UnsupportedSyntaxError("%s: **mapping in a nested derivative call"
-                                             % located(s, self.ctx.source))
-            spec.append(k.arg)
+            spec.append(k.arg if k.arg is not None else ("**", named))
             tangents.append(self.maybe(k.value))
         made = N.call(N.name(self.externs.ref(wrapper, wrapper.__name__)), static_args)
         new = gast.Call(func=self.rt(call_jvp), args=[
@@ -495,8 +530,10 @@ class Forward:
                 if e.state == ZERO or e == st:
                     continue
                 if st.state == ZERO:
-                    weaker[var] = Tan(SET if self.kind(var) == K.SCALAR and e.state == SET
-                                      else MAYBE)
+                    numeric = self.kind(var) == K.SCALAR or (
+                        K.is_array(self.kind(var)) and var in self.defined)
+                    weaker[var] = Tan(SET if numeric and e.state == SET else MAYBE,
+                                      K.is_array(self.kind(var)))
                 elif e.state == MAYBE or st.state == MAYBE:
                     weaker[var] = Tan(MAYBE)
                 else:
@@ -507,14 +544,14 @@ class Forward:
         pre = []
         for var, t in sorted(start.items()):
             if entry.get(var, Tan()).state == ZERO and t.state != ZERO:
-                pre.append(N.assign(self.d(var), N.const(0.0) if t.state == SET
+                pre.append(N.assign(self.d(var), self.zero(var) if t.state == SET
                                     else N.const(None), like))
         self.restore(start)
         code = self.block(body)
         end = self.snapshot()
         for var, t in start.items():
             if t.state != ZERO and end.get(var, Tan()).state == ZERO:
-                code.append(N.assign(self.d(var), N.const(0.0) if t.state == SET
+                code.append(N.assign(self.d(var), self.zero(var) if t.state == SET
                                      else N.const(None), like))
         self.restore(start)
         return pre, code

@@ -188,6 +188,8 @@ class KindInference:
             left, right = self.atom(e.left), self.atom(e.right)
             if isinstance(e.op, gast.MatMult):
                 return _matmul(left, right)
+            if LIST in (left, right) and isinstance(e.op, (gast.Mult, gast.Add)):
+                return LIST                     # [None] * n, a + b
             return _broadcast([left, right])
         if isinstance(e, gast.UnaryOp):
             return CONST if isinstance(e.op, gast.Not) else self.atom(e.operand)

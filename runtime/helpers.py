@@ -404,3 +404,23 @@ def stop_gradient(x):
 def make_struct(names, *values):
     """A closure's tangent: the tangents of its captured variables by name."""
     return Struct({n: v for n, v in zip(names, values) if v is not None})
+
+
+# ---------------------------------------------------------------- lists of unknown kind
+
+def pop_tangent(obj, dobj, *args):
+    """Forward mode of ``obj.pop(*args)`` when ``obj``'s kind was not known."""
+    if isinstance(obj, list):
+        value = obj.pop(*args)
+        return value, (dobj.pop(*args) if dobj else None)
+    from .dispatch import call_jvp
+    return call_jvp(obj.pop, ("fn",), (dobj,), *args)
+
+
+def append_tangent(obj, dobj, value, dvalue):
+    """Forward mode of ``obj.append(value)``; returns the tangent of ``obj``."""
+    obj.append(value)
+    if dobj is None:
+        dobj = [None] * (len(obj) - 1)
+    dobj.append(dvalue)
+    return dobj

@@ -56,11 +56,13 @@ def like_arg(i):
 
 
 def structure_like(i):
-    """Argument ``i``'s kind if it is an array, else a structure (a list of arrays...)."""
+    """Argument ``i``'s kind if it is an array or a list/tuple/dict, else a structure."""
     def kind(args, keywords):
         K = _kinds()
         k = args[i] if len(args) > i else None
-        return k if k is not None and (K.is_array(k) or k == K.SCALAR) else K.OTHER
+        if k is not None and (K.is_array(k) or k in (K.SCALAR, K.LIST, K.TUPLE, K.DICT)):
+            return k
+        return K.OTHER
     return kind
 
 

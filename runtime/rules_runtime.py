@@ -12,12 +12,28 @@ from .registry import SAME, def_linear, def_unary, defvjp, nondifferentiable
 
 # ---------------------------------------------------------------- accumulation
 
-def_linear(H.add, argnums=(0, 1))
+def _like(i):
+    """Output kind: that of argument ``i`` (a list's adjoint is a list...)."""
+    def kind(args, keywords):
+        from ad_compiler import kinds
+        k = args[i] if len(args) > i else None
+        return k if k is not None and k.tag != "const" else kinds.OTHER
+    return kind
+
+
+def _either(args, keywords):
+    """``add(a, b)``: whichever operand's kind is known."""
+    from ad_compiler import kinds
+    known = [k for k in args[:2] if k is not None and k.tag not in ("const", "other")]
+    return known[0] if known else kinds.OTHER
+
+
+def_linear(H.add, argnums=(0, 1), out=_either)
 defvjp(H.add, lambda h, ans, a, b: h, lambda h, ans, a, b: h)
 def_linear(H.add_field, argnums=(0, 2))
 defvjp(H.add_field, lambda h, ans, bx, name, g: h, None, lambda h, ans, bx, name, g:
        H.field(h, name))
-def_linear(H.add_item, argnums=(0, 3))
+def_linear(H.add_item, argnums=(0, 3), out=_like(1))
 defvjp(H.add_item, lambda h, ans, bx, x, idx, g: h, None, None,
        lambda h, ans, bx, x, idx, g: H.item(h, idx))
 def_linear(H.add_attr, argnums=(0, 3))
@@ -29,12 +45,12 @@ def_linear(H.item)
 defvjp(H.item, lambda h, ans, g, i: H.add_item(None, g, i, h))
 def_linear(H.field)
 defvjp(H.field, lambda h, ans, g, name: H.add_field(None, name, h))
-def_linear(H.clear_item)
+def_linear(H.clear_item, out=_like(0))
 defvjp(H.clear_item, lambda h, ans, g, idx: H.clear_item(h, idx))
 def_linear(H.nz)
 defvjp(H.nz, lambda h, ans, g, x: h)
 def_linear(H.sequence_vjp)
-nondifferentiable(H.make_struct)
+nondifferentiable(H.make_struct, H.pop_tangent, H.append_tangent)
 def_linear(H.sequence_jvp)
 
 # ---------------------------------------------------------------- broadcasting
@@ -46,7 +62,7 @@ def_linear(H.broadcast_like)
 defvjp(H.broadcast_like, lambda h, ans, d, ans0: H.unbroadcast(h, d))
 def_linear(H.like_dtype)
 defvjp(H.like_dtype, lambda h, ans, g, x: h)
-def_linear(H.sum_vjp)
+def_linear(H.sum_vjp, out=_like(1))
 def_linear(H.sum_jvp)
 def_linear(H.to_float)
 defvjp(H.to_float, lambda h, ans, g: h)

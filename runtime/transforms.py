@@ -72,6 +72,8 @@ def resolve(fn, args, kwargs):
         if t_fn is not None:
             if n_bound:
                 out[n_cells] = t_fn
+            elif t_fn is True:             # a marker: every captured variable
+                out[:n_cells] = [True] * n_cells
             elif isinstance(t_fn, Struct):
                 for i, name in enumerate(func.__code__.co_freevars[:n_cells]):
                     out[i] = t_fn.fields.get(name)
@@ -238,23 +240,35 @@ class FwdOf(Wrapper):
 
     def resolve(self, args, kwargs):
         d = _dispatch()
-        fn, rest = args[0], tuple(args[1:])
+        fn, spec, rest = d.as_function(args[0], self.spec, tuple(args[1:]), kwargs)
+        shift = len(rest) - (len(args) - 1)          # a bound receiver became argument 0
         inner = resolve(fn, rest, kwargs)
         if inner is None or d.Target(fn).recompute:
-            return _rule_fwd_applied(self.spec, fn, rest, kwargs)
-        place = _placement(self.spec, rest, kwargs)
-        marks = inner.tangents(*place(tuple(True for _ in self.spec)))
+            raise _unsupported("forward mode over a reverse call into a constructor or a "
+                               "checkpoint")
+        place = _placement(spec, rest, kwargs)
+        marks = inner.tangents(*place(tuple(True for _ in spec)))
         active = tuple(i for i, t in enumerate(marks) if t is not None)
         compiled = _compiler().vjp_function(inner.func, active, inner.inputs)
         target = d.Target(fn)
 
         def adapt(out, dout):
-            meta = d.Meta(compiled, out[0], self.spec, target, rest, kwargs,
+            meta = d.Meta(compiled, out[0], spec, target, rest, kwargs,
                           len(d.cell_values(target.func)))
             primal = (out[0], (meta, out[1]))
             return primal, (None if dout is None else (dout[0], (None, dout[1])))
 
-        return Applied(compiled.fwd, list(inner.inputs), _shifted(inner), adapt,
+        tangents = _shifted(inner)
+        if shift:
+            # x.method(...) by value: the receiver's tangent is the callable's
+            base = tangents
+
+            def tangents(t_fn, t_args, t_kwargs):
+                moved = {p + 1: t for p, t in t_args.items() if p >= 1}
+                moved[1] = t_args.get(0)        # the bound method's receiver
+                return base(None, {0: None, **moved}, t_kwargs)
+
+        return Applied(compiled.fwd, list(inner.inputs), tangents, adapt,
                        lambda: adapt(compiled.fwd(*inner.inputs), None)[0])
 
 
@@ -312,8 +326,8 @@ class GradOf(Wrapper):
         cell_slots = [(name, slot[i]) for i, name in enumerate(inner.cells) if i in slot]
 
         def pick(raw, finish):
-            if raw is None:
-                return None
+            if raw is None:                 # a zero tangent: every gradient is zero
+                raw = [None] * len(active)
             grads = [_select(raw, s) for s in x_slots]
             if self.full:
                 cells = {n: raw[j] for n, j in cell_slots if raw[j] is not None}
@@ -394,11 +408,6 @@ def _placement(spec, args, kwargs):
         return t_fn, t_args, t_kwargs
 
     return place
-
-
-def _rule_fwd_applied(spec, fn, args, kwargs):
-    raise _unsupported("forward mode over a reverse call into a function with a rule or "
-                       "a checkpoint")
 
 
 def _unsupported(what):
