@@ -8,6 +8,7 @@ import runtime  # noqa: F401  (registers the rule tables)
 
 from .api import (WithGradient, adjoint_source, grad, gradient, hessian, hvp,  # noqa: F401
                   jacobian, jvp, pullback, withgradient)
+from .checks import check_grads, numerical_gradient  # noqa: F401
 from .compiler import Options, clear_cache  # noqa: F401
 from .custom import adjoint, checkpoint, nondifferentiable, stop_gradient, tangent  # noqa
 from .params import Grads, Params, param  # noqa: F401

@@ -8,6 +8,7 @@ live in one frozen dataclass.  A compiled artifact is cached per code
 object, active inputs, input kinds and options, and is re-validated
 against the globals its static decisions relied on.
 """
+import contextlib
 import os
 import threading
 from dataclasses import dataclass
@@ -243,18 +244,31 @@ def _residuals(fwd, bwd, ctx, exclude):
 
 _CACHE = {}
 _LOCK = threading.Lock()
+_RECORDING = []          # lists collecting the generated functions used (adjoint_source)
 
 
 def _get(func, active, values, options):
     input_kinds = tuple(kinds.kind_of(v) for v in values)
     key = (func.__code__, active, input_kinds, options)
     hit = _CACHE.get(key)
-    if hit is not None and hit.globals is func.__globals__ and hit.valid():
-        return hit
-    with _LOCK:
-        compiled = build(func, active, input_kinds, options)
-        _CACHE[key] = compiled
-    return compiled
+    if hit is None or hit.globals is not func.__globals__ or not hit.valid():
+        with _LOCK:
+            hit = build(func, active, input_kinds, options)
+            _CACHE[key] = hit
+    if _RECORDING:
+        _RECORDING[-1].append(hit)
+    return hit
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect every generated function looked up inside the block, in order."""
+    used = []
+    _RECORDING.append(used)
+    try:
+        yield used
+    finally:
+        _RECORDING.remove(used)
 
 
 _SPLIT = Options(mode="split", callee=True)

@@ -292,7 +292,8 @@ class Forward:
             return gast.Call(func=fn, args=[tangents, N.name(var)] + [
                 N.copy(a) for a in call.args], keywords=_keywords(call)), MAYBE, False
         if rule.linear is not None:
-            return self.linear(var, call, code, s), SET, False
+            state = MAYBE if rule.may_be_none else SET
+            return self.linear(var, call, code, s), state, False
         raise NoAdjointError("%s: no forward rule for %s; register one with @tangent(%s)"
                              % (located(s, self.ctx.source), rule.name, rule.name))
 
@@ -337,7 +338,8 @@ class Forward:
             d = self.tangent(base, code, s)
             return instantiate(rule.jvps[0].fn, {"d": d, "ans": N.name(var), "x": base},
                                self.externs), SET, False
-        return N.call(self.rt(H.field), [self.d(base.id), N.const(value.attr)]), MAYBE, False
+        return N.call(self.rt(H.attr_tangent), [self.d(base.id), N.copy(base),
+                                                 N.const(value.attr)]), MAYBE, False
 
     def item_tangent(self, var, value, code, s):
         base = value.value

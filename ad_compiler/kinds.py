@@ -49,6 +49,8 @@ def join(a, b):
     if a.tag == b.tag == "array":
         return array(a.ndim if a.ndim == b.ndim else None,
                      a.token if a.token == b.token else None)
+    if a.tag == b.tag and a.tag in ("tuple", "list", "dict"):
+        return Kind(a.tag, None, None)
     if {a.tag, b.tag} == {"scalar", "array"}:
         return array(None)
     return OTHER
@@ -71,6 +73,11 @@ def kind_of(value):
     if hasattr(value, "__cuda_array_interface__"):
         return array(getattr(value, "ndim", None))
     return OTHER
+
+
+def tuple_of(kinds):
+    """A tuple whose element kinds are known."""
+    return Kind("tuple", None, tuple(OTHER if k is None else k for k in kinds))
 
 
 def constant_kind(v):
@@ -141,12 +148,13 @@ class KindInference:
         self.resolver = resolver
         self.env = dict(input_kinds)
         self.classify_call = classify_call   # (call node, env) -> calls.Call
+        self.elements = {}                   # list variable -> join of what is appended
 
     def run(self, fn):
         for _ in range(20):
-            before = dict(self.env)
+            before = dict(self.env), dict(self.elements)
             self.block(fn.body)
-            if self.env == before:
+            if (self.env, self.elements) == before:
                 break
         return self.env
 
@@ -167,6 +175,11 @@ class KindInference:
                 self.block(s.orelse)
             elif isinstance(s, gast.FunctionDef):
                 self.set(s.name, OTHER)
+            elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+                c = self.classify_call(s.value, self.env)
+                if c.kind == "special" and c.special == "list.append" and c.args:
+                    lst = c.receiver.id
+                    self.elements[lst] = join(self.elements.get(lst), self.atom(c.args[0]))
 
     def atom(self, node):
         if isinstance(node, gast.Constant):
@@ -204,13 +217,21 @@ class KindInference:
         if isinstance(e, gast.List):
             return LIST
         if isinstance(e, gast.Tuple):
-            return TUPLE
+            return tuple_of([self.atom(x) for x in e.elts]) if not any(
+                isinstance(x, gast.Starred) for x in e.elts) else TUPLE
         if isinstance(e, gast.Dict):
             return DICT
         return OTHER
 
     def call(self, e):
         c = self.classify_call(e, self.env)
+        if c.kind == "special" and c.special == "gradient" and len(c.args) > 1 and \
+                not any(isinstance(a, gast.Starred) for a in c.args):
+            # one gradient per argument, each of its argument's kind
+            return tuple_of([self.atom(a) for a in c.args[1:]])
+        if c.kind == "special" and c.special == "list.pop" and not c.args:
+            # a stack's pop gives what was pushed (None, bottom, until known)
+            return self.elements.get(c.receiver.id)
         if c.kind != "rule":
             return OTHER
         rule = c.rule
@@ -244,6 +265,11 @@ class KindInference:
         base = self.atom(e.value)
         if base == CONST:
             return CONST                  # x.shape[0], a range's item...
+        if base is not None and base.tag == "tuple" and base.token is not None and \
+                isinstance(e.slice, gast.Constant) and isinstance(e.slice.value, int):
+            items = base.token            # a tuple's element kinds
+            i = e.slice.value
+            return items[i] if -len(items) <= i < len(items) else OTHER
         if not is_array(base):
             return OTHER
         elts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]

@@ -5,7 +5,8 @@
 * folding: a temporary used once is substituted into its use, so
   ``_t1 = x ** 2; _t2 = 3 * _t1`` reads ``_t2 = 3 * x ** 2``;
 * accumulations: ``a = e1; a = a + e2`` becomes ``a = e1 + e2``;
-* constants: ``1.0 * 3`` is ``3.0``, ``e * 1.0`` is ``e``, ``x ** 1`` is ``x``.
+* constants: ``1.0 * 3`` is ``3.0``, ``e * 1.0`` is ``e``, ``x ** 1`` is ``x``;
+* common subexpressions (:mod:`cse`): ``math.cos(x)`` evaluated once.
 
 Only compiler-made names (temporaries and adjoints) are ever renamed or
 folded away: user variables keep their names because nested functions
@@ -20,6 +21,7 @@ import operator
 import gast
 
 from . import nodes as N
+from .cse import cse
 
 _PURE_HELPERS = frozenset(["len", "range", "min", "max", "float", "int", "abs", "sum",
                            "isinstance", "list", "tuple", "slice"])
@@ -35,7 +37,9 @@ def optimize(fdef, ctx):
     """Optimise one generated FunctionDef in place and return it."""
     opt = Optimizer(fdef, ctx)
     for _ in range(8):
-        changed = opt.constants()
+        opt.new_pass()
+        changed = cse(fdef, opt)
+        changed = opt.constants() or changed
         for step in (opt.copies, opt.fold, opt.merge_accumulations, opt.round_trips, opt.dce):
             opt.new_pass()
             changed = step(fdef.body) or changed
@@ -132,6 +136,8 @@ class Optimizer:
                 f = n.func
                 if f.__class__ is gast.Name and f.id in self.pure_names:
                     continue
+                if f.__class__ is gast.Name and self._is_gradient(f.id):
+                    continue                    # a nested gradient computes, nothing more
                 if _module_call(f, self.ctx):
                     continue
                 if f.__class__ is gast.Attribute and f.attr in _PURE_METHODS:
@@ -140,6 +146,16 @@ class Optimizer:
             if cls is gast.Lambda or cls is gast.NamedExpr:
                 return False
         return True
+
+    def _is_gradient(self, name):
+        from .calls import SPECIAL
+        obj = self.ctx.externs.bound.get(name)
+        if obj is None and name not in self.ctx.resolver.locals:
+            obj = self.ctx.resolver.lookup(name)
+        try:
+            return SPECIAL.get(obj) == "gradient"
+        except TypeError:
+            return False
 
     # ------------------------------------------------------------ dead code
 

@@ -437,6 +437,19 @@ class Reverse:
             return []
         code = self.materialize(var, s)
         g = N.name(self.b(var))
+        k = self.kind(base.id)
+        index = value.slice
+        if (k.tag == "tuple" and k.token is not None and isinstance(index, gast.Constant)
+                and isinstance(index.value, int) and self.state(base.id).state == ZERO
+                and -len(k.token) <= index.value < len(k.token)):
+            # A tuple of known length: its cotangent is a literal, so the
+            # tuple itself need not be kept (or computed) for the adjoint.
+            i = index.value % len(k.token)
+            elts = [N.const(None)] * len(k.token)
+            elts[i] = g
+            a = self.state(base.id)
+            a.state, a.owned = SET, False
+            return code + [N.assign(self.b(base.id), N.tuple_(elts), s)]
         index = N.copy(value.slice)
         if K.is_array(self.kind(base.id)) and self.inplace:
             code += self.own(base.id, s)

@@ -25,13 +25,13 @@ import numpy as np
 
 from . import implicit, registry
 from .helpers import Struct, zeros_like
+from .lazy import ad, rt
 
 _VARARGS, _VARKW = 0x04, 0x08
 
 
 def _compiler():
-    from ad_compiler import compiler
-    return compiler
+    return ad.compiler
 
 
 def _constructor_fields(cls):
@@ -314,8 +314,9 @@ def _constructor_bwd(res, g):
 def call_jvp(fn, spec, tangents, *args, **kwargs):
     """``(out, tangent of out)`` of ``fn(*args, **kwargs)`` given the tangents of
     the ``spec`` entries, by the callee's forward-mode code (see transforms)."""
-    from . import transforms
-    fn, spec, args = as_function(fn, spec, args, kwargs)
+    transforms = rt.transforms
+    if not isinstance(fn, transforms.Wrapper):
+        fn, spec, args = as_function(fn, spec, args, kwargs)
     applied = transforms.resolve(fn, args, kwargs)
     if applied is None:
         return _constructor_jvp(fn, spec, tangents, args, kwargs)

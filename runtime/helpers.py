@@ -8,6 +8,7 @@ Zero gradients are represented by ``None`` inside structures and are never
 materialised for arrays unless an in-place update needs a buffer.
 """
 import numbers
+import types
 
 import numpy as np
 
@@ -207,25 +208,72 @@ def field(g, name):
     return getattr(g, name, None)
 
 
+def _array_like(x):
+    return isinstance(x, (np.ndarray, np.generic)) or hasattr(x, "__array_namespace__")
+
+
+def _attr_rule(x, name):
+    """The rule for property ``name`` of array ``x``; None for a method."""
+    from . import registry
+    rule = registry.lookup_attr(type(x), name)
+    if rule is None and not callable(getattr(type(x), name, None)):
+        from ad_compiler.errors import NoAdjointError
+        raise NoAdjointError("no derivative rule for attribute ndarray.%s; register one with "
+                             "registry.defattr(numpy.ndarray, %r, vjp=..., jvp=...)"
+                             % (name, name))
+    return rule
+
+
+def _is_method(x, name):
+    """``x.name`` is a method bound to ``x``: its derivative is ``x``'s own."""
+    return isinstance(getattr(type(x), name, None), (types.FunctionType,
+                                                     types.MethodDescriptorType))
+
+
 def add_attr(bx, x, name, g):
     """Accumulate the gradient ``g`` of ``x.name``, for ``x`` of any type.
 
-    Arrays use their attribute rules (``.T``, ``.real``); objects get a
-    :class:`Struct` of attribute gradients.
+    Arrays use their attribute rules (``.T``, ``.real``); a method bound to
+    ``x`` passes ``g`` on as ``x``'s gradient; objects get a :class:`Struct`
+    of attribute gradients.
     """
     if g is None:
         return bx
-    if isinstance(x, (np.ndarray, np.generic)):
-        from . import registry
-        rule = registry.lookup_attr(type(x), name)
-        if rule is not None and rule.nondiff:
+    if _array_like(x):
+        rule = _attr_rule(x, name)
+        if rule is None:
+            return add(bx, g)
+        if rule.nondiff:
             return bx
-        if rule is None or rule.vjps is None:
+        if rule.vjps is None:
             from ad_compiler.errors import NoAdjointError
             raise NoAdjointError("no adjoint for attribute ndarray.%s; register one with "
                                  "registry.defattr(numpy.ndarray, %r, vjp=...)" % (name, name))
         return add(bx, rule.vjps[0](g, getattr(x, name), x))
+    if _is_method(x, name):
+        return add(bx, g)
     return add_field(bx, name, g)
+
+
+def attr_tangent(t, x, name):
+    """Forward mode: the tangent of ``x.name`` from ``x``'s tangent ``t``.
+
+    The counterpart of :func:`add_attr`: array properties use their rules, a
+    method bound to ``x`` carries ``t`` itself (``call_jvp`` reads it as the
+    tangent of ``self``), and an object's attribute is a field of ``t``.
+    """
+    if t is None:
+        return None
+    if _array_like(x):
+        rule = _attr_rule(x, name)
+        if rule is None:
+            return t
+        if rule.nondiff:
+            return None
+        return rule.jvps[0](t, getattr(x, name), x)
+    if _is_method(x, name):
+        return t
+    return field(t, name)
 
 
 def add_field(bx, name, g):

@@ -66,6 +66,7 @@ class Rule:
         self.variants = []      # (when(*arg_kinds) -> bool, vjps) tried in order
         self.mutates = None     # index of an argument changed in place (scatter_add)
         self.jvp_joint = None   # fn(*args, tangents=...) -> (ans, tangent), one pass
+        self.may_be_none = False  # a linear helper whose result may be None (item)
 
     def __repr__(self):
         return "<rule for %s>" % self.name
@@ -182,13 +183,15 @@ def defjvp_all(fn, jvp, name=None):
     return rule
 
 
-def def_linear(fn, argnums=(0,), out=None, name=None, mutates=None):
+def def_linear(fn, argnums=(0,), out=None, name=None, mutates=None, may_be_none=False):
     """Declare ``fn`` jointly linear in ``argnums``: its tangent is ``fn`` of the
     tangents.  ``mutates`` names an argument ``fn`` changes in place (the
-    tangent call then changes that argument's tangent in place)."""
+    tangent call then changes that argument's tangent in place);
+    ``may_be_none`` marks structural helpers whose result stands for zero as None."""
     rule = _rule(fn, name)
     rule.linear = tuple(argnums)
     rule.mutates = mutates
+    rule.may_be_none = may_be_none
     if out is not None:
         rule.out = out
     return rule

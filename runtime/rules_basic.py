@@ -7,6 +7,8 @@ import builtins
 import math
 import operator
 
+import numpy
+
 from .helpers import (add_attr, broadcast_like, copy_input, iter_sequence, stop_gradient, log, sequence_jvp, sequence_vjp,
                       spread, sum_jvp, sum_vjp, unbroadcast)
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
@@ -99,8 +101,10 @@ def sign(x):
     """The derivative of ``abs``: -1, 0 or 1, elementwise for arrays."""
     if type(x) is float or type(x) is int:
         return (x > 0) - (x < 0)
-    import numpy
-    return numpy.sign(x)
+    return numpy.sign(x)        # CuPy arrays dispatch through __array_ufunc__
+
+
+nondifferentiable(sign)         # piecewise constant: abs''(x) is 0 almost everywhere
 
 
 # ---------------------------------------------------------------- math

@@ -41,9 +41,11 @@ def_linear(H.scatter_add, argnums=(0, 2), mutates=0)
 
 # ---------------------------------------------------------------- structures
 
-def_linear(H.item)
+def_linear(H.item, may_be_none=True)
 defvjp(H.item, lambda h, ans, g, i: H.add_item(None, g, i, h))
-def_linear(H.field)
+def_linear(H.field, may_be_none=True)
+def_linear(H.attr_tangent, may_be_none=True)
+defvjp(H.attr_tangent, lambda h, ans, t, x, name: H.add_attr(None, x, name, h))
 defvjp(H.field, lambda h, ans, g, name: H.add_field(None, name, h))
 def_linear(H.clear_item, out=_like(0))
 defvjp(H.clear_item, lambda h, ans, g, idx: H.clear_item(h, idx))

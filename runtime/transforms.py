@@ -20,16 +20,15 @@ any order need no further machinery.
 import numpy as np
 
 from .helpers import Struct, zeros_like
+from .lazy import ad, rt
 
 
 def _dispatch():
-    from . import dispatch
-    return dispatch
+    return rt.dispatch
 
 
 def _compiler():
-    from ad_compiler import compiler
-    return compiler
+    return ad.compiler
 
 
 class Applied:
@@ -311,7 +310,7 @@ class GradOf(Wrapper):
         return (self.wrt, self.single, self.full)
 
     def resolve(self, args, kwargs):
-        from ad_compiler import api, tree
+        api, tree = ad.api, ad.tree
         fn, xs = args[0], tuple(api._as_input(x) for x in args[1:])
         inner = resolve(fn, xs, kwargs)
         if inner is None:
@@ -320,6 +319,8 @@ class GradOf(Wrapper):
         # Every differentiable input, captured variables included: the same
         # generated gradient serves gradient() and the adjoint of a nested one.
         active = tuple(i for i, v in enumerate(inner.inputs) if api._differentiable(v))
+        if len(active) == 1 and type(inner.inputs[active[0]]) is float:
+            return self.forward(inner, active[0], xs, wanted)
         compiled = _compiler().grad_function(inner.func, active, inner.inputs, api._GRAD)
         slot = {a: j for j, a in enumerate(active)}
         x_slots = [_x_slot(inner, i, slot) for i in range(len(xs))]
@@ -342,9 +343,38 @@ class GradOf(Wrapper):
                        lambda: adapt(compiled.grad(*inner.inputs), None)[0])
 
 
+    def forward(self, inner, index, xs, wanted):
+        """One scalar input: its derivative is a forward sweep along 1.0, so a
+        nested derivative is forward over forward (one pass, no stacks)."""
+        tree, NonScalarOutputError = ad.tree, ad.errors.NonScalarOutputError
+        compiled = _compiler().jvp_function(inner.func, (index,), inner.inputs)
+        position = [_x_slot(inner, i, {index: 0})[0] for i in range(len(xs))]
+
+        def pick(value, derivative, finish):
+            if getattr(value, "shape", ()) != ():
+                raise NonScalarOutputError.for_value(value)
+            grads = [derivative if p == 0 else None for p in position]
+            if self.full:
+                return (None,) + tuple(grads)
+            out = tuple(finish(xs[i], grads[i]) for i in wanted)
+            return out[0] if self.single else out
+
+        def adapt(out, dout):
+            primal = pick(out[0], out[1], tree.finish)
+            if dout is None:
+                return primal, pick(out[0], None, _finish_tangent)
+            return primal, pick(out[0], dout[1], _finish_tangent)
+
+        def tangents(t_fn, t_args, t_kwargs):
+            return list(_shifted(inner)(t_fn, t_args, t_kwargs)) + [None]
+
+        inputs = list(inner.inputs) + [1.0]
+        return Applied(compiled.jvp, inputs, tangents, adapt,
+                       lambda: adapt(compiled.jvp(*inputs), None)[0])
+
+
 def _finish_tangent(x, t):
-    from ad_compiler import tree
-    return tree.finish(x, t)
+    return ad.tree.finish(x, t)
 
 
 def _shifted(inner):

@@ -209,3 +209,36 @@ def test_dataclass_argument():
     assert type(g) is Params
     np.testing.assert_allclose(g.w, [6.0, 12.0])
     assert g.scale == 5.0 and g.name is None
+
+
+@dataclass
+class Quadratic:
+    w: float
+
+    def apply(self, x):
+        return self.w * x * x
+
+
+def method_taken_as_value(q, x):
+    f = q.apply                 # the bound method is a value: its derivative is q's
+    return f(x)
+
+
+def method_of_array_as_value(x):
+    total = (x * W1[0]).sum     # the array's kind is unknown to the compiler here
+    return total() * 2.0
+
+
+@pytest.mark.parametrize("fn", [method_taken_as_value, lambda q, x: q.apply(x)],
+                         ids=["as-value", "direct"])
+def test_bound_method_carries_its_objects_derivative(fn):
+    """Both modes used to drop the derivative of ``self`` here, silently."""
+    from ad_compiler import jvp
+    gq, gx = gradient(fn, Quadratic(2.0), 3.0)
+    assert gq == Quadratic(9.0) and gx == 12.0
+    assert jvp(fn, (Quadratic(2.0), 3.0), (Quadratic(1.0), 0.0)) == (18.0, 9.0)
+    assert jvp(fn, (Quadratic(2.0), 3.0), (None, 1.0)) == (18.0, 12.0)
+
+
+def test_array_method_taken_as_value():
+    check_grads(method_of_array_as_value, np.array([0.5, -1.0, 2.0]), order=2)

@@ -3,7 +3,8 @@
 Two kinds of test:
 
 * ``check_grads`` on a small function using the op, through the compiler
-  (reverse mode), with fixed random weights so cotangents are not ones;
+  (reverse mode, then forward over reverse for second order), with
+  fixed random weights so cotangents are not ones;
 * rule-level tests (``check_rule``) that call the forward templates
   directly against central differences, and check that every reverse
   template is the adjoint of its forward template:
@@ -389,7 +390,7 @@ COMPILER_CASES = ([pytest.param(f, args, id=name) for name, f, args in ELEMENTWI
 
 @pytest.mark.parametrize("f, args", COMPILER_CASES)
 def test_check_grads(f, args):
-    check_grads(f, *args)
+    check_grads(f, *args, order=2)
 
 
 def _case(c):
@@ -402,7 +403,7 @@ def _case(c):
 
 @pytest.mark.parametrize("f, args", [_case(c) for c in INDEXING])
 def test_indexing(f, args):
-    check_grads(f, *args)
+    check_grads(f, *args, order=2)
 
 
 def test_second_order():

@@ -1,0 +1,94 @@
+"""The optimiser: common subexpressions, and the cases it must leave alone."""
+import math
+import re
+
+import numpy as np
+import pytest
+
+from ad_compiler import adjoint_source, check_grads, grad, gradient
+
+
+def loop(x):
+    for i in range(10):
+        x = math.sin(x) * 1.01 + 0.1 * x
+    return x
+
+
+def repeated(x):
+    return math.sin(x) * math.cos(x) + math.sin(x) ** 2
+
+
+def reassigned(x):
+    a = math.exp(x)
+    x = x * 2.0
+    b = math.exp(x)          # a different value: x changed
+    return a + b
+
+
+def mutated(x):
+    a = np.exp(x)
+    b = np.exp(x)
+    b[0] = 0.0               # a and b must stay separate arrays
+    return np.sum(a * b)
+
+
+def guarded(x):
+    y = x if x < 0.0 else math.log(x)
+    return y + math.log(abs(x) + 1.0)
+
+
+def randomised(x):
+    rng = np.random.default_rng(0)
+    return x * rng.normal() + x * rng.normal()
+
+
+def count(text, call):
+    """Occurrences of ``call`` in code lines (comments quote the source)."""
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    return sum(line.count(call) for line in code)
+
+
+def test_second_derivative_evaluates_each_function_once_per_step():
+    text = adjoint_source(loop, 0.5, order=2)
+    body = text[text.index("def loop_jvp_jvp"):]
+    assert count(body, "math.cos(x)") == 1 and count(body, "math.sin(x)") == 1, body
+    assert grad(grad(loop))(0.5) == pytest.approx(
+        check_second(loop, 0.5), rel=1e-6)
+
+
+def check_second(f, x, h=1e-4):
+    return (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2
+
+
+def test_repeated_calls_share_one_evaluation():
+    text = adjoint_source(repeated, 0.3)
+    assert count(text, "math.sin(x)") == 1 and count(text, "math.cos(x)") == 1, text
+    check_grads(repeated, 0.3, order=2)
+
+
+@pytest.mark.parametrize("fn, x", [(reassigned, 0.4), (guarded, 0.7), (guarded, -0.7)])
+def test_reuse_respects_assignments_and_conditions(fn, x):
+    check_grads(fn, x, order=2)
+
+
+def test_guarded_call_is_not_hoisted_out_of_the_condition():
+    text = adjoint_source(guarded, 0.7)
+    assert "math.log(x)" in text
+    # never evaluated unconditionally: the log only runs in the else branch
+    for line in text.splitlines():
+        if "math.log(x)" in line and "#" not in line:
+            assert " if " in line or line.strip().startswith("y =") or "else" in line
+
+
+def test_arrays_changed_in_place_are_not_shared():
+    x = np.array([0.1, 0.2, 0.3])
+    (g,) = gradient(mutated, x)
+    expected = 2 * np.exp(2 * x)
+    expected[0] = 0.0
+    np.testing.assert_allclose(g, expected)
+
+
+def test_random_draws_are_not_merged():
+    (g,) = gradient(randomised, 1.0)
+    rng = np.random.default_rng(0)
+    assert g == pytest.approx(rng.normal() + rng.normal())
