@@ -132,6 +132,7 @@ class Compiled:
         self.text = text
         self.filename = filename
         self.assumptions = dict(ctx.resolver.assumptions)
+        self.global_kinds = tuple(ctx.resolver.global_kinds.items())
         self.globals = ctx.func.__globals__
         self.fwd = self.bwd = self.grad = self.jvp = None
         if ctx.options.mode == "split":
@@ -147,6 +148,9 @@ class Compiled:
         g = self.globals
         for name, obj in self.assumptions.items():
             if g.get(name, MISSING) is not obj:
+                return False
+        for name, k in self.global_kinds:
+            if kinds.kind_of(g.get(name)) != k:
                 return False
         return True
 

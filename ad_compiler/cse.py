@@ -30,11 +30,20 @@ _CONDITIONAL = (gast.IfExp, gast.BoolOp, gast.Lambda, gast.ListComp, gast.SetCom
 
 def cse(fdef, opt):
     """Reuse repeated elementary calls in every block of ``fdef``; True if any."""
-    mutated = set()
+    block = _Block(opt, set())
+    seen, repeated = set(), False
+    for n in N.walk(fdef):
+        if n.__class__ is gast.Call:
+            key = block.key(n)
+            if key is not None:
+                repeated = repeated or key in seen
+                seen.add(key)
+    if not repeated:
+        return False                    # the common case: nothing to share
     for n in N.walk(fdef):
         if isinstance(n, gast.stmt):
-            mutated |= opt.facts(n).mutated
-    return _Block(opt, mutated).run(fdef.body)
+            block.mutated |= opt.facts(n).mutated
+    return block.run(fdef.body)
 
 
 class _Block:

@@ -328,7 +328,7 @@ class Forward:
         base = value.value
         if not self.live(base):
             return None, ZERO, False
-        if K.is_array(self.kind(base.id)) or self.kind(base.id) == K.SCALAR:
+        if K.array_property(self.kind(base.id), value.attr):
             rule = registry.lookup_attr(np.ndarray, value.attr)
             if rule is not None and rule.nondiff:
                 return None, ZERO, False

@@ -20,6 +20,8 @@ import numpy as np
 
 from runtime import registry
 
+from .resolve import MISSING
+
 Kind = namedtuple("Kind", "tag ndim token")
 SCALAR = Kind("scalar", 0, None)
 OTHER = Kind("other", None, None)
@@ -73,6 +75,16 @@ def kind_of(value):
     if hasattr(value, "__cuda_array_interface__"):
         return array(getattr(value, "ndim", None))
     return OTHER
+
+
+def array_property(kind, attr):
+    """``x.attr`` of a known array that is not a method, so it needs an
+    attribute rule.  (A bound method's derivative is its array's own, which
+    the runtime helpers pass through.)"""
+    if not (is_array(kind) or kind == SCALAR):
+        return False
+    return registry.lookup_attr(np.ndarray, attr) is not None or \
+        not callable(getattr(np.ndarray, attr, None))
 
 
 def tuple_of(kinds):
@@ -191,7 +203,18 @@ class KindInference:
             if isinstance(obj, (types.ModuleType, types.FunctionType, type,
                                 types.BuiltinFunctionType, np.ufunc)):
                 return CONST
-            return OTHER
+            return self.global_kind(node.id, obj)
+        return OTHER
+
+    def global_kind(self, name, obj):
+        """A global number or array is specialised on like an argument; the
+        entry stays valid while the global keeps that kind (rebinding it to a
+        new array of the same ndim, as a training loop does, is fine)."""
+        k = kind_of(obj) if obj is not MISSING else OTHER
+        if k == SCALAR or is_array(k):
+            k = array(k.ndim) if is_array(k) else k
+            self.resolver.global_kinds[name] = k
+            return k
         return OTHER
 
     def expr(self, e):

@@ -36,10 +36,10 @@ _BLOCKS = ("body", "orelse")
 def optimize(fdef, ctx):
     """Optimise one generated FunctionDef in place and return it."""
     opt = Optimizer(fdef, ctx)
+    opt.new_pass()
+    cse(fdef, opt)              # once: later passes only remove and fold
     for _ in range(8):
-        opt.new_pass()
-        changed = cse(fdef, opt)
-        changed = opt.constants() or changed
+        changed = opt.constants()
         for step in (opt.copies, opt.fold, opt.merge_accumulations, opt.round_trips, opt.dce):
             opt.new_pass()
             changed = step(fdef.body) or changed
@@ -111,6 +111,7 @@ class Optimizer:
     @staticmethod
     def changed(stmt):
         stmt._facts = None
+        stmt._simple = False
 
     def nested(self, s, step):
         """Run ``step`` on the blocks of ``s``; stale facts of ``s`` if they change."""
@@ -216,7 +217,7 @@ class Optimizer:
     def _transfer(self, s, live):
         cls = s.__class__
         if cls is gast.Assign and s.targets[0].__class__ is gast.Name:
-            return (live - {s.targets[0].id}) | N.loaded_names(s.value)
+            return (live - {s.targets[0].id}) | self.facts(s).loads.keys()
         if cls is gast.If:
             return self._live_in(s.body, live) | self._live_in(s.orelse, live) | \
                 N.loaded_names(s.test)
@@ -378,11 +379,14 @@ class Optimizer:
     def constants(self):
         any_change = False
         for s in self.fdef.body:
+            if s.__dict__.get("_simple"):
+                continue                        # unchanged since it was simplified
             simplify = Simplify(getattr(s, "adjoint", False))
             simplify.statement(s)
             if simplify.changed:
                 self.changed(s)
                 any_change = True
+            s._simple = True
         return any_change
 
 

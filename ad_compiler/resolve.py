@@ -20,6 +20,7 @@ class Resolver:
             self.builtins = self.builtins.__dict__
         self.locals = set(local_names) | set(func.__code__.co_freevars)
         self.assumptions = {}
+        self.global_kinds = {}    # global name -> the kind specialised on
         self.externs = {}         # names the compiler bound itself (helpers it inserts)
 
     def lookup(self, name):

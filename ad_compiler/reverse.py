@@ -412,7 +412,7 @@ class Reverse:
         if not self.is_active(base):
             return []
         g = N.name(self.b(var))
-        if K.is_array(self.kind(base.id)) or self.kind(base.id) == K.SCALAR:
+        if K.array_property(self.kind(base.id), value.attr):
             rule = registry.lookup_attr(np.ndarray, value.attr)
             if rule is not None and rule.nondiff:
                 return []
@@ -949,3 +949,4 @@ def _has_break(stmts):
         if isinstance(s, gast.If) and (_has_break(s.body) or _has_break(s.orelse)):
             return True
     return False
+

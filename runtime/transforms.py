@@ -110,7 +110,7 @@ def static_call(fn, n_args, keywords=()):
     params = ["_a%d" % i for i in range(n_args)] + list(keywords)
     call = ["_a%d" % i for i in range(n_args)] + ["%s=%s" % (k, k) for k in keywords]
     text = "def %s(%s):\n    return _fn(%s)\n" % (name, ", ".join(params), ", ".join(call))
-    filename = "<ad_compiler apply %s/%d>" % (name, len(_STATIC))
+    filename = "<ad_compiler apply %s %d>" % (name, len(_STATIC))
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = {"_fn": fn}
     exec(compile(text, filename, "exec"), namespace)

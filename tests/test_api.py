@@ -132,6 +132,36 @@ def test_closure_cell_kind_change_takes_the_general_path():
     assert gradient(make(np.array([1.0, 2.0])), 3.0) == (3.0,)
 
 
+DATA = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+
+def uses_global_data(w):
+    return (DATA * w).sum() * SCALE
+
+
+SCALE = 2.0
+
+
+def test_global_arrays_are_specialised_and_may_be_rebound():
+    global DATA, SCALE
+    from ad_compiler import adjoint_source, compiler
+    saved = DATA, SCALE
+    try:
+        text = adjoint_source(uses_global_data, np.ones(2))
+        assert "call_fwd" not in text       # DATA's kind is known: .sum is inlined
+        np.testing.assert_allclose(gradient(uses_global_data, np.ones(2))[0], [8.0, 12.0])
+        before = len(compiler._CACHE)
+        DATA = DATA * 10.0                   # same kind: the same code serves
+        np.testing.assert_allclose(gradient(uses_global_data, np.ones(2))[0], [80.0, 120.0])
+        assert len(compiler._CACHE) == before
+        DATA, SCALE = np.array([1.0, 2.0]), np.float64(3.0)   # another ndim: rebuilt
+        np.testing.assert_allclose(gradient(uses_global_data, np.ones(2))[0], [3.0, 6.0])
+        DATA = 5.0                           # not an array at all
+        np.testing.assert_allclose(gradient(uses_global_data, np.ones(2))[0], [15.0, 15.0])
+    finally:
+        DATA, SCALE = saved
+
+
 def test_method_and_callable_object():
     class Affine:
         def __init__(self, W, b):
