@@ -190,19 +190,33 @@ class Normaliser:
             return s.target.id, self.temp(self.simple(it, out), out, s, base="_range"), []
         i = self.namer.fresh("_i")
         if builtin == "enumerate" and len(it.args) in (1, 2) and not it.keywords:
-            seq = self.atom(it.args[0], out)
+            seq = self.sequence(it.args[0], out, s)
             pos = N.name(i) if len(it.args) == 1 else \
                 gast.BinOp(left=N.name(i), op=gast.Add(), right=self.atom(it.args[1], out))
             return i, self.range_over([seq], out, s), \
                 [(s.target, N.tuple_([pos, N.subscript(seq, N.name(i))]))]
         if builtin == "zip" and it.args and not it.keywords:
-            seqs = [self.atom(a, out) for a in it.args]
+            seqs = [self.sequence(a, out, s) for a in it.args]
             return i, self.range_over(seqs, out, s), \
                 [(s.target, N.tuple_([N.subscript(q, N.name(i)) for q in seqs]))]
-        from runtime.helpers import iter_sequence
-        seq = self.temp(N.call(self.helper(iter_sequence, "iter_sequence"),
-                               [self.atom(it, out)]), out, s, base="_seq")
+        if builtin == "reversed" and len(it.args) == 1 and not it.keywords:
+            # walk the sequence's indices backwards: no iterator to differentiate
+            seq = self.sequence(it.args[0], out, s)
+            n = self.temp(N.call(self.helper(len, "len"), [seq]), out, s, base="_n")
+            last = self.temp(gast.BinOp(left=n, op=gast.Sub(), right=N.const(1)), out, s)
+            rng = self.temp(N.call(self.helper(range, "range"), [last, N.const(-1),
+                                                                 N.const(-1)]),
+                            out, s, base="_range")
+            return i, rng, [(s.target, N.subscript(seq, N.name(i)))]
+        seq = self.sequence(it, out, s)
         return i, self.range_over([seq], out, s), [(s.target, N.subscript(seq, N.name(i)))]
+
+    def sequence(self, e, out, like):
+        """What ``for`` walks, as something indexable: a dict's keys, a
+        generator's items (a list, a tuple, an array or a range stays itself)."""
+        from runtime.helpers import iter_sequence
+        return self.temp(N.call(self.helper(iter_sequence, "iter_sequence"),
+                                [self.atom(e, out)]), out, like, base="_seq")
 
     def range_over(self, seqs, out, like):
         lens = [self.temp(N.call(self.helper(len, "len"), [q]), out, like, base="_n")

@@ -116,6 +116,14 @@ class Forward:
     def own(self, var, like):
         """Make ``dvar`` a buffer this code may change in place."""
         t = self.state(var)
+        if self.kind(var).tag in ("list", "dict", "other"):
+            # containers: a fresh list/dict of item tangents (None for zero)
+            self.tan[var] = Tan(SET, True)
+            if t.state == SET and t.owned:
+                return []
+            d = self.d(var) if t.state != ZERO else None
+            return [N.assign(self.d(var), N.call(self.rt(H.own_tangent), [
+                N.name(d) if d else N.const(None), N.name(var)]), like)]
         if t.state == ZERO:
             k = self.kind(var)
             value = N.call(self.rt(H.zeros_like), [var]) if K.is_array(k) else \
@@ -284,7 +292,7 @@ class Forward:
                 else:
                     expr = N.binop(expr, gast.Add(), term)
                 any_maybe = any_maybe and maybe
-            return expr, (MAYBE if any_maybe else SET), _fresh(expr)
+            return expr, (MAYBE if any_maybe or rule.may_be_none else SET), _fresh(expr)
         if rule.jvp_all is not None:
             fn = N.name(self.externs.ref(rule.jvp_all, _fn_name(rule.jvp_all, rule)))
             tangents = N.tuple_([self.maybe(a) if isinstance(a, gast.Name) else N.const(None)

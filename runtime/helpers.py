@@ -166,14 +166,35 @@ def seed(y, where="", first_of_tuple=False):
 
 # ---------------------------------------------------------------- accumulation
 
+def _is_namedtuple(x):
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def _tuple_like(x, items):
+    """``items`` in the container type of ``x``: a namedtuple's gradient is a
+    namedtuple of the same type, so its fields can be read by name or index."""
+    if _is_namedtuple(x):
+        return type(x)._make(items)     # tuple.__new__: no user __new__ runs
+    return tuple(items) if isinstance(x, tuple) else list(items)
+
+
+def _as_namedtuple(g, like):
+    """A namedtuple's gradient that arrived as a Struct of fields, by position."""
+    if isinstance(g, Struct) and _is_namedtuple(like):
+        return type(like)._make([g.fields.get(f) for f in type(like)._fields])
+    return g
+
+
 def add(a, b):
     """Sum two gradients; None is zero; structures add leaf by leaf."""
     if a is None:
         return b
     if b is None:
         return a
+    a, b = _as_namedtuple(a, b), _as_namedtuple(b, a)
     if isinstance(a, tuple) and isinstance(b, tuple):
-        return tuple(add(x, y) for x, y in zip(a, b))
+        return _tuple_like(a if _is_namedtuple(a) else b,
+                           [add(x, y) for x, y in zip(a, b)])
     if isinstance(a, list) and isinstance(b, list):
         return [add(x, y) for x, y in zip(a, b)]
     if isinstance(a, dict) and isinstance(b, dict):
@@ -252,6 +273,8 @@ def add_attr(bx, x, name, g):
         return add(bx, rule.vjps[0](g, getattr(x, name), x))
     if _is_method(x, name):
         return add(bx, g)
+    if _is_namedtuple(x) and name in type(x)._fields:
+        return add_item(bx, x, type(x)._fields.index(name), g)
     return add_field(bx, name, g)
 
 
@@ -273,6 +296,8 @@ def attr_tangent(t, x, name):
         return rule.jvps[0](t, getattr(x, name), x)
     if _is_method(x, name):
         return t
+    if _is_namedtuple(x) and name in type(x)._fields and not isinstance(t, Struct):
+        return item(t, type(x)._fields.index(name))   # t may be a plain tuple
     return field(t, name)
 
 
@@ -305,13 +330,13 @@ def add_item(bx, x, idx, g):
     if g is None:
         return bx
     if isinstance(x, (tuple, list)):
-        out = [None] * len(x) if bx is None else list(bx)
+        out = [None] * len(x) if bx is None else list(_as_namedtuple(bx, x))
         if isinstance(idx, slice):
             for j, gj in zip(range(*idx.indices(len(x))), g):
                 out[j] = add(out[j], gj)
         else:
             out[idx] = add(out[idx], g)
-        return tuple(out) if isinstance(x, tuple) else out
+        return _tuple_like(x, out)
     if isinstance(x, dict):
         out = {} if bx is None else dict(bx)
         out[idx] = add(out.get(idx), g)
@@ -348,7 +373,7 @@ def clear_item(g, idx):
         return out
     out = list(g)
     out[idx] = None
-    return tuple(out) if isinstance(g, tuple) else out
+    return _tuple_like(g, out)
 
 
 # ---------------------------------------------------------------- saving state
@@ -377,6 +402,25 @@ def iter_sequence(x):
     if isinstance(x, (list, tuple, np.ndarray, range)):
         return x
     return list(x)
+
+
+def sequence_grad(g, x):
+    """The gradient of ``x`` from that of ``iter_sequence(x)``: itself for a
+    sequence; none for a dict, whose keys are walked; an error for an
+    iterator, whose items cannot be given a gradient afterwards."""
+    if g is None or isinstance(x, (list, tuple, np.ndarray, range)):
+        return g
+    if isinstance(x, (dict, set, frozenset, str)) or type(x).__name__ in (
+            "dict_keys", "range_iterator"):
+        return None
+    if type(x).__name__ in ("dict_values", "dict_items"):
+        return list(g)                  # views walk in a fixed order, like a list
+    if all(v is None for v in g):
+        return None
+    from ad_compiler.errors import ADError
+    raise ADError("cannot differentiate through the items of a %s walked by a loop: "
+                  "build a list first (for v in list(...)) or iterate over the sequence "
+                  "itself" % type(x).__name__)
 
 
 def broadcast_like(d, ans):
@@ -420,7 +464,7 @@ def sequence_vjp(g, x):
     if isinstance(x, np.ndarray):
         return np.stack([nz(gi, xi) for gi, xi in zip(g, x)]) if len(x) else zeros_like(x)
     if isinstance(x, (list, tuple)):
-        return type(x)(g)
+        return _tuple_like(x, g)
     return list(g)
 
 
@@ -429,6 +473,45 @@ def sequence_jvp(d, ans):
     if d is None:
         return None
     return type(ans)(d)
+
+
+def values_grad(g, d):
+    """The gradient of dict ``d`` from that of ``list(d.values())``."""
+    if g is None:
+        return None
+    return {k: gi for k, gi in zip(d, g) if gi is not None}
+
+
+def values_tangent(t, d):
+    """The tangent of ``d.values()`` (as a list) from the tangent of ``d``."""
+    if t is None:
+        return None
+    return [item(t, k) for k in d]
+
+
+def items_grad(g, d):
+    """The gradient of dict ``d`` from that of ``list(d.items())``."""
+    if g is None:
+        return None
+    return {k: gi[1] for k, gi in zip(d, g) if gi is not None and gi[1] is not None}
+
+
+def items_tangent(t, d):
+    """The tangent of ``d.items()`` (as a list of pairs) from the tangent of ``d``."""
+    if t is None:
+        return None
+    return [(None, item(t, k)) for k in d]
+
+
+def own_tangent(t, x):
+    """A fresh tangent for container ``x`` that code may change in place."""
+    if isinstance(x, list):
+        return [None] * len(x) if t is None else list(t)
+    if isinstance(x, dict):
+        return {} if t is None else dict(t)
+    if isinstance(x, np.ndarray):
+        return np.zeros_like(x) if t is None else t.copy()
+    return t
 
 
 def copy_input(x):

@@ -155,10 +155,12 @@ def defvjp(fn, *vjps, out=None, name=None, when=None):
     return rule
 
 
-def defjvp(fn, *jvps, out=None, name=None):
-    """Register forward rules, one per positional argument (None: no tangent)."""
+def defjvp(fn, *jvps, out=None, name=None, may_be_none=False):
+    """Register forward rules, one per positional argument (None: no tangent).
+    ``may_be_none``: a rule that may give None (zero) for a tangent that is not."""
     rule = _rule(fn, name)
     rule.jvps = _templates(jvps)
+    rule.may_be_none = may_be_none
     if out is not None:
         rule.out = out
     return rule

@@ -9,8 +9,9 @@ import operator
 
 import numpy
 
-from .helpers import (add_attr, broadcast_like, copy_input, iter_sequence, stop_gradient, log, sequence_jvp, sequence_vjp,
-                      spread, sum_jvp, sum_vjp, unbroadcast)
+from .helpers import (add_attr, broadcast_like, copy_input, items_grad, items_tangent,
+                      iter_sequence, log, sequence_grad, sequence_jvp, sequence_vjp, spread,
+                      stop_gradient, sum_jvp, sum_vjp, unbroadcast, values_grad, values_tangent)
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
                        defvjp, defvjp_all, nondifferentiable)
 
@@ -149,7 +150,13 @@ nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, mat
 nondifferentiable(stop_gradient, out=SAME)
 defvjp(copy_input, lambda g, ans, x: g, out=SAME)
 def_linear(copy_input, out=SAME)
-defvjp(iter_sequence, lambda g, ans, x: g, out=SAME)
-def_linear(iter_sequence, out=SAME)
+defvjp(iter_sequence, lambda g, ans, x: sequence_grad(g, x), out=SAME)
+defjvp(iter_sequence, lambda d, ans, x: sequence_grad(d, x), may_be_none=True)
+# dict views: walked by position, their gradients are dicts by key
+defvjp(dict.values, lambda g, ans, d: values_grad(g, d))
+defjvp(dict.values, lambda t, ans, d: values_tangent(t, d), may_be_none=True)
+defvjp(dict.items, lambda g, ans, d: items_grad(g, d))
+defjvp(dict.items, lambda t, ans, d: items_tangent(t, d), may_be_none=True)
+nondifferentiable(dict.keys)
 defvjp(spread, lambda h, ans, g, x: unbroadcast(h, g), out=SAME)
 def_linear(spread, out=SAME)

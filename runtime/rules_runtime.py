@@ -54,6 +54,18 @@ defvjp(H.nz, lambda h, ans, g, x: h)
 def_linear(H.sequence_vjp)
 nondifferentiable(H.make_struct, H.pop_tangent, H.append_tangent)
 def_linear(H.sequence_jvp)
+def_linear(H.sequence_grad, may_be_none=True)
+def_linear(H.own_tangent, may_be_none=True)
+defvjp(H.own_tangent, lambda h, ans, t, x: h)
+def_linear(H.values_grad, may_be_none=True)
+def_linear(H.values_tangent, may_be_none=True)
+defvjp(H.values_grad, lambda h, ans, g, d: H.values_tangent(h, d))
+defvjp(H.values_tangent, lambda h, ans, t, d: H.values_grad(h, d))
+def_linear(H.items_grad, may_be_none=True)
+def_linear(H.items_tangent, may_be_none=True)
+defvjp(H.items_grad, lambda h, ans, g, d: H.items_tangent(h, d))
+defvjp(H.items_tangent, lambda h, ans, t, d: H.items_grad(h, d))
+defvjp(H.sequence_grad, lambda h, ans, g, x: H.sequence_grad(h, x))
 
 # ---------------------------------------------------------------- broadcasting
 

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from ad_compiler import gradient
 from ad_compiler.checks import check_grads
 
 V = np.array([0.5, -1.2, 2.0, 0.3])
@@ -276,6 +277,59 @@ def nested_comprehension(m):
     return sum([m[i, j] * m[i, j] for i in range(2) for j in range(3)])
 
 
+def for_reversed(v):
+    t = 0.0
+    for a in reversed(v):
+        t = t * 0.5 + a * a
+    return t
+
+
+def for_reversed_range(v):
+    t = 0.0
+    for i in reversed(range(len(v))):
+        t = t * 0.5 + v[i] * t + v[i]
+    return t
+
+
+# ---------------------------------------------------------------- dicts
+
+def over_dict_keys(d):
+    t = 0.0
+    for k in d:
+        t = t + d[k] * d[k]
+    return t
+
+
+def over_dict_items(d):
+    t = 0.0
+    for k, v in d.items():
+        t = t + v * v * (2.0 if k == "b" else 1.0)
+    return t
+
+
+def over_dict_values(d):
+    return sum(v * v for v in d.values())
+
+
+def zip_over_dict(d):
+    t = 0.0
+    for k, w in zip(d, [1.0, 10.0]):
+        t = t + d[k] * w            # zip walks the keys, not the values
+    return t
+
+
+def enumerate_over_dict(d):
+    t = 0.0
+    for i, k in enumerate(d):
+        t = t + d[k] * (i + 1.0)
+    return t
+
+
+def comprehension_over_items(d):
+    doubled = {k: 2.0 * v for k, v in d.items()}
+    return doubled["a"] * doubled["b"]
+
+
 SCALAR_CASES = [if_else, if_elif_else, if_without_else, conditional_expression,
                 boolean_operators, assert_statement, for_range, for_range_start_stop_step,
                 for_over_list, for_over_tuple, while_value_dependent, while_with_counter,
@@ -284,9 +338,12 @@ SCALAR_CASES = [if_else, if_elif_else, if_without_else, conditional_expression,
 VECTOR_CASES = [if_on_array_value, for_enumerate, for_enumerate_start, for_zip, loop_continue,
                 loop_carried_array, list_comprehension, list_comprehension_with_if,
                 generator_to_sum, generator_to_stack, dict_comprehension,
-                tuple_from_comprehension]
+                tuple_from_comprehension, for_reversed, for_reversed_range]
 MATRIX_CASES = [for_over_array_rows, nested_loops, early_return_in_nested_loop,
                 nested_comprehension]
+DICT_CASES = [over_dict_keys, over_dict_items, over_dict_values, zip_over_dict,
+              enumerate_over_dict, comprehension_over_items]
+D = {"b": 0.7, "a": -1.3}
 
 
 @pytest.mark.parametrize("fn", SCALAR_CASES, ids=lambda f: f.__name__)
@@ -308,6 +365,22 @@ def test_vector_control_flow(fn):
 @pytest.mark.parametrize("fn", MATRIX_CASES, ids=lambda f: f.__name__)
 def test_matrix_control_flow(fn):
     check_grads(fn, M)
+
+
+@pytest.mark.parametrize("fn", DICT_CASES, ids=lambda f: f.__name__)
+def test_dict_control_flow(fn):
+    check_grads(fn, D, order=2)
+
+
+def test_zip_and_enumerate_walk_dict_keys():
+    """Indexing a dict by loop position gave a KeyError, or silently the
+    wrong item when the keys were integers."""
+    d = {1: 2.0, 0: 3.0}
+    assert zip_over_dict(d) == 2.0 * 1.0 + 3.0 * 10.0
+    (g,) = gradient(zip_over_dict, d)
+    assert g == {1: 1.0, 0: 10.0}
+    (g,) = gradient(enumerate_over_dict, d)
+    assert g == {1: 1.0, 0: 2.0}
 
 
 def test_branch_with_two_arguments():

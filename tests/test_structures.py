@@ -116,7 +116,7 @@ def test_check_grads_over_nested_structures():
         x, rest = d["a"]
         return np.sum(np.sin(x) * rest[0]) * rest[1] + d["b"].w * np.sum(d["b"].x ** 3)
 
-    check_grads(f, arg)
+    check_grads(f, arg, order=2)
 
 
 def build_and_return(x):
@@ -133,7 +133,7 @@ def test_structures_inside_and_as_outputs():
     expected = 2.0 * (V + 1.0) + 2.0 * V + 2.0 * V
     np.testing.assert_allclose(g, expected)
     assert isinstance(r.val, tuple) and isinstance(r.val[1], dict)
-    check_grads(lambda x: build_and_return(x)[0], V)
+    check_grads(lambda x: build_and_return(x)[0], V, order=2)
 
 
 def test_unpacking_and_star_unpacking():
@@ -142,7 +142,7 @@ def test_unpacking_and_star_unpacking():
         (b, c), d = (rest[0], rest[1]), a
         return a * b + c * d
 
-    check_grads(f, V)
+    check_grads(f, V, order=2)
 
 
 def test_same_array_passed_twice_gets_each_gradient():
