@@ -302,8 +302,36 @@ class Forward:
         if rule.linear is not None:
             state = MAYBE if rule.may_be_none else SET
             return self.linear(var, call, code, s), state, False
+        if rule.vjps is not None or rule.vjp_all is not None:
+            return self.transposed(var, call, live), SET, False
         raise NoAdjointError("%s: no forward rule for %s; register one with @tangent(%s)"
                              % (located(s, self.ctx.source), rule.name, rule.name))
+
+    def transposed(self, var, call, live):
+        """A rule with only a reverse rule: its tangent is found by transposing
+        the reverse rule (see :mod:`transpose`)."""
+        from .transpose import transposed_jvp
+        rule = call.rule
+        helper = N.name(self.externs.ref(transposed_jvp, "transposed_jvp"))
+        expr = None
+        for i, atom in live:
+            if rule.vjp_all is not None:
+                vjp, index = rule.vjp_all, N.const(i)
+            elif i < len(rule.vjps) and rule.vjps[i] is not None:
+                vjp, index = rule.vjps[i].fn, N.const(None)
+            else:
+                continue
+            fn = N.name(self.externs.ref(vjp, _fn_name(vjp, rule) + "_vjp"))
+            term = gast.Call(func=helper, args=[fn, index, N.name(self.d(atom.id)),
+                                                N.name(var)] + [N.copy(a) for a in call.args],
+                             keywords=_keywords(call))
+            if self.state(atom.id).state == MAYBE:
+                term = gast.IfExp(test=gast.Compare(left=N.name(self.d(atom.id)),
+                                                    ops=[gast.Is()],
+                                                    comparators=[N.const(None)]),
+                                  body=N.const(0.0), orelse=term)
+            expr = term if expr is None else N.binop(expr, gast.Add(), term)
+        return expr if expr is not None else N.const(0.0)
 
     def linear(self, var, call, code, s):
         """``f`` applied to the tangents of the arguments it is linear in."""

@@ -98,6 +98,14 @@ class Target:
             self.func, self.bound = type(fn).__call__, (fn,)
         else:
             raise _no_adjoint(fn)
+
+    def stored(self):
+        """This target without recomputation (checkpoint's plain twin)."""
+        out = object.__new__(Target)
+        for name in self.__slots__:
+            setattr(out, name, getattr(self, name))
+        out.recompute = False
+        return out
         override = registry.lookup(self.func)
         if override is not None:
             self.rule = override
@@ -232,7 +240,7 @@ def call_bwd(res, g):
     if g is None:
         g = zeros_like(res.out)
     if res.target.fields is not None:
-        return _constructor_bwd(res, g)
+        return constructor_grads(res, g)
     if res.target.recompute:
         inner = res.compiled.fwd(*inner)[1]
     return spec_grads(res, res.compiled.bwd(inner, g))
@@ -275,8 +283,9 @@ def _callable_grad(res, grads):
     return Struct(fields) if fields else None
 
 
-def _constructor_bwd(res, g):
-    """Field gradients of a namedtuple/dataclass, sent back to its constructor arguments."""
+def constructor_grads(res, g):
+    """Field gradients of a namedtuple/dataclass, sent back to its constructor
+    arguments (linear in ``g``; see rules_runtime)."""
     fields = res.target.fields
 
     def field(name):
@@ -356,6 +365,8 @@ def _constructor_jvp(fn, spec, tangents, args, kwargs):
             per_field[entry] = t
     if all(t is None for t in per_field.values()):
         return out, None
+    if isinstance(out, tuple):          # a namedtuple's tangent is one of its type
+        return out, type(out)._make([per_field[f] for f in fields])
     return out, Struct({k: v for k, v in per_field.items() if v is not None})
 
 

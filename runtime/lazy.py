@@ -13,6 +13,8 @@ class Lazy:
         self._package = package
 
     def __getattr__(self, name):
+        if name.startswith("_"):        # hasattr(x, "__array__") and the like
+            raise AttributeError(name)
         module = importlib.import_module("%s.%s" % (self._package, name))
         setattr(self, name, module)
         return module

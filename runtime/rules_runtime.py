@@ -8,6 +8,7 @@ matching "transpose" helpers.  The in-place helpers (``scatter_add``,
 call.
 """
 from . import helpers as H
+from .dispatch import constructor_grads
 from .registry import SAME, def_linear, def_unary, defvjp, nondifferentiable
 
 # ---------------------------------------------------------------- accumulation
@@ -40,6 +41,8 @@ def_linear(H.add_attr, argnums=(0, 3))
 def_linear(H.scatter_add, argnums=(0, 2), mutates=0)
 
 # ---------------------------------------------------------------- structures
+
+def_linear(constructor_grads, argnums=(1,))
 
 def_linear(H.item, may_be_none=True)
 defvjp(H.item, lambda h, ans, g, i: H.add_item(None, g, i, h))

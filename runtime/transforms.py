@@ -19,6 +19,7 @@ any order need no further machinery.
 """
 import numpy as np
 
+from .dispatch import constructor_grads
 from .helpers import Struct, zeros_like
 from .lazy import ad, rt
 
@@ -201,8 +202,8 @@ class JvpOf(Wrapper):
     def resolve(self, args, kwargs):
         fn, tans, rest = args[0], args[1], tuple(args[2:])
         inner = resolve(fn, rest, kwargs)
-        if inner is None:
-            raise _unsupported("forward mode of a forward-mode call through a rule")
+        if inner is None:               # a constructor: through a plain function calling it
+            inner = resolve(static_call(fn, len(rest), tuple(kwargs)), rest, kwargs)
         place = _placement(self.spec, rest, kwargs)
         inner_tans = inner.tangents(*place(tans))
         active = tuple(i for i, t in enumerate(inner_tans) if t is not None)
@@ -242,14 +243,17 @@ class FwdOf(Wrapper):
         fn, spec, rest = d.as_function(args[0], self.spec, tuple(args[1:]), kwargs)
         shift = len(rest) - (len(args) - 1)          # a bound receiver became argument 0
         inner = resolve(fn, rest, kwargs)
-        if inner is None or d.Target(fn).recompute:
-            raise _unsupported("forward mode over a reverse call into a constructor or a "
-                               "checkpoint")
+        if inner is None:
+            return self.constructor(fn, spec, rest, kwargs)
         place = _placement(spec, rest, kwargs)
         marks = inner.tangents(*place(tuple(True for _ in spec)))
         active = tuple(i for i, t in enumerate(marks) if t is not None)
         compiled = _compiler().vjp_function(inner.func, active, inner.inputs)
         target = d.Target(fn)
+        if target.recompute:
+            # checkpoint(f) is f: a derivative of its adjoint keeps the residuals
+            # (recomputing would need them differentiated twice anyway)
+            target = target.stored()
 
         def adapt(out, dout):
             meta = d.Meta(compiled, out[0], spec, target, rest, kwargs,
@@ -270,6 +274,27 @@ class FwdOf(Wrapper):
         return Applied(compiled.fwd, list(inner.inputs), tangents, adapt,
                        lambda: adapt(compiled.fwd(*inner.inputs), None)[0])
 
+    @staticmethod
+    def constructor(cls, spec, args, kwargs):
+        """``call_fwd`` of a namedtuple/dataclass: the construction itself, whose
+        forward mode is field by field, plus the residual ``call_bwd`` reads."""
+        d = _dispatch()
+        target = d.Target(cls)
+        inner = resolve(static_call(cls, len(args), tuple(kwargs)), args, kwargs)
+
+        def adapt(out, dout):
+            meta = d.Meta(None, out, spec, target, args, kwargs, 0)
+            return (out, (meta, None)), (None if dout is None else (dout, (None, None)))
+
+        return Applied(inner.func, inner.inputs, _shifted(inner), adapt,
+                       lambda: adapt(inner.call(), None)[0])
+
+
+def constructor_bwd(meta, g):
+    """``call_bwd`` after a namedtuple/dataclass constructor, as code the
+    compiler reads (``constructor_grads`` is linear in ``g``)."""
+    return constructor_grads(meta, g)
+
 
 class BwdOf(Wrapper):
     """``BwdOf()(res, g)`` is ``call_bwd(res, g)``."""
@@ -279,6 +304,10 @@ class BwdOf(Wrapper):
     def resolve(self, args, kwargs):
         d = _dispatch()
         (meta, inner), g = args
+        if meta.target.fields is not None:
+            return Applied(constructor_bwd, [meta, g],
+                           lambda t_fn, t_args, t_kwargs: [None, t_args.get(1)], _same,
+                           lambda: constructor_bwd(meta, g))
         if meta.compiled is None or meta.target.recompute:
             raise _unsupported("higher-order derivatives through a rule called by value "
                                "or through checkpoint")
@@ -448,3 +477,4 @@ def _unsupported(what):
 FULL_GRAD = GradOf(full=True)
 PLAIN_GRAD = GradOf()
 BWD = BwdOf()
+

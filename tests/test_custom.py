@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from ad_compiler import (ADError, NoAdjointError, UnsupportedSyntaxError, adjoint, checkpoint,
-                         gradient, nondifferentiable, register_node, stop_gradient, tangent,
-                         tree_flatten, tree_leaves, tree_map, tree_unflatten)
+                         gradient, hessian, jvp, nondifferentiable, register_node,
+                         stop_gradient, tangent, tree_flatten, tree_leaves, tree_map,
+                         tree_unflatten)
 from ad_compiler.checks import check_grads
 
 
@@ -46,6 +47,24 @@ def digamma(x):
 
 def test_adjoint_for_a_function_without_source():
     check_grads(lambda x: math.lgamma(x) * 2.0, 2.5, order=2)
+
+
+def test_reverse_rule_alone_serves_every_order():
+    """Forward mode transposes a reverse-only rule, so no @tangent is needed."""
+    check_grads(lambda x: math.lgamma(x) * 2.0, 2.5, order=3)
+    check_grads(lambda x: np.sum(softplus(x) * x), np.array([0.3, -1.0, 2.0]), order=2)
+    s = 1.0 / (1.0 + np.exp(-np.array([0.3, -1.0])))
+    np.testing.assert_allclose(hessian(lambda x: np.sum(softplus(x)), np.array([0.3, -1.0])),
+                               np.diag(s * (1 - s)))
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+@adjoint(softplus)
+def softplus_vjp(g, ans, x):
+    return (g / (1.0 + np.exp(-x)),)
 
 
 def scaled_product(x, y):
@@ -122,6 +141,10 @@ def test_checkpoint_gives_the_same_gradients():
     for a, b in zip(plain[:2], ckpt[:2]):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     check_grads(rnn_checkpointed, *args, order=2)
+    # forward mode too: the checkpoint's tangent is its closure's
+    tangents = tuple(np.random.RandomState(1).randn(*np.shape(a)) for a in args)
+    np.testing.assert_allclose(jvp(rnn, args, tangents)[1],
+                               jvp(rnn_checkpointed, args, tangents)[1])
 
 
 def peak_bytes(fn, args):

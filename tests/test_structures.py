@@ -149,3 +149,27 @@ def test_same_array_passed_twice_gets_each_gradient():
     gx, gy = gradient(lambda x, y: np.sum(x * 2.0 + y * 3.0), V, V)
     np.testing.assert_array_equal(gx, 2.0 * np.ones(3))
     np.testing.assert_array_equal(gy, 3.0 * np.ones(3))
+
+
+def test_namedtuple_read_by_name_and_by_index():
+    p = Point(V + 1.0, 0.7, "q")
+    check_grads(lambda p: p.w * np.sum(p[0] ** 2) + p[1] * np.sum(p.x), p, order=2)
+
+
+def pair_with(g, v):
+    total = 0.0
+    for a, b in zip(g, v):          # walks the gradient namedtuple by position
+        if b is not None:
+            total = total + np.sum(a * b)
+    return total
+
+
+def test_hessian_through_code_walking_a_namedtuple_gradient():
+    """This Hessian-vector product was silently zero: the cotangent built by
+    position was a plain tuple, and its fields read by name gave None."""
+    x, w = V + 1.0, 0.7
+    v = Point(np.array([1.0, 2.0, 3.0]), 2.0, None)
+    f = lambda p: p.w * np.sum(p.x ** 3)  # noqa: E731
+    (h,) = gradient(lambda p: pair_with(gradient(f, p)[0], v), Point(x, w, "q"))
+    np.testing.assert_allclose(h.x, 6 * w * x * v.x + 3 * x ** 2 * v.w)
+    assert h.w == pytest.approx(np.sum(3 * x ** 2 * v.x))
