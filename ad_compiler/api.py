@@ -406,7 +406,7 @@ def hvp(f, x, v):
     """
     from runtime.transforms import PLAIN_GRAD
     x, v = _as_array_input(x), _as_array_input(v)
-    _, dg = dispatch.call_jvp(PLAIN_GRAD, (1,), (v,), f, x)
+    dg = dispatch.call_tangent(PLAIN_GRAD, (1,), (v,), f, x)
     return dg[0]
 
 

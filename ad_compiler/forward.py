@@ -300,7 +300,8 @@ class Forward:
             return gast.Call(func=fn, args=[tangents, N.name(var)] + [
                 N.copy(a) for a in call.args], keywords=_keywords(call)), MAYBE, False
         if rule.linear is not None:
-            state = MAYBE if rule.may_be_none else SET
+            numeric = K.numeric(self.kind(var))
+            state = MAYBE if rule.may_be_none or (rule.none_ok and not numeric) else SET
             return self.linear(var, call, code, s), state, False
         if rule.vjps is not None or rule.vjp_all is not None:
             return self.transposed(var, call, live), SET, False
@@ -337,13 +338,16 @@ class Forward:
         """``f`` applied to the tangents of the arguments it is linear in."""
         params = C.template_params(call.rule)
         linear = set(call.rule.linear)
+        # helpers that read None as zero get the tangent as it is, never materialised
+        tangent = (lambda a, code, s: self.maybe(a) if isinstance(a, gast.Name)
+                   else N.const(None)) if call.rule.none_ok else self.tangent
         args = []
         for i, a in enumerate(call.args):
-            args.append(self.tangent(a, code, s) if i in linear else N.copy(a))
+            args.append(tangent(a, code, s) if i in linear else N.copy(a))
         keywords = []
         for k, v in call.keywords.items():
             i = params.index(k) if k in params else -1
-            keywords.append(gast.keyword(arg=k, value=self.tangent(v, code, s)
+            keywords.append(gast.keyword(arg=k, value=tangent(v, code, s)
                                          if i in linear else N.copy(v)))
         if call.receiver is not None:
             # x.reshape(...) -> dx.reshape(...): a method of the tangent itself
@@ -618,7 +622,8 @@ class Forward:
                 N.name(self.d(out.id))
         else:
             dout = self.zero_expr(out) if isinstance(out, gast.Name) else N.const(0.0)
-        body.append(N.located_as(gast.Return(value=N.tuple_([out, dout])), ret))
+        value = dout if self.ctx.options.tangent_only else N.tuple_([out, dout])
+        body.append(N.located_as(gast.Return(value=value), ret))
         return body
 
 

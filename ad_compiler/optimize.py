@@ -89,6 +89,7 @@ class Optimizer:
                            if _is_pure(obj)}
         self.uses = {}
         self.counts = {}
+        self.tangent_only = ctx.options.tangent_only
 
     def new_pass(self):
         """Recount uses and assignments from the (cached) facts of each statement."""
@@ -169,6 +170,9 @@ class Optimizer:
             if self._dead(s, live):
                 changed = True
                 continue
+            if self.tangent_only and self._value_unused(s, live):
+                s = self._tangent_call(s)
+                changed = True
             inner = False
             if s.__class__ is gast.If:
                 inner = self.dce(s.body, live) | self.dce(s.orelse, live)
@@ -190,6 +194,23 @@ class Optimizer:
         out.reverse()
         stmts[:] = out
         return changed
+
+    def _value_unused(self, s, live):
+        """``out, dout = call_jvp(...)`` whose ``out`` is never read."""
+        if s.__class__ is not gast.Assign or s.targets[0].__class__ is not gast.Tuple:
+            return False
+        elts, value = s.targets[0].elts, s.value
+        return (len(elts) == 2 and all(e.__class__ is gast.Name for e in elts)
+                and elts[0].id not in live and value.__class__ is gast.Call
+                and value.func.__class__ is gast.Name
+                and self.ctx.externs.bound.get(value.func.id) is _call_jvp())
+
+    def _tangent_call(self, s):
+        """``dout = call_tangent(...)``: the callee skips what only ``out`` needed."""
+        from runtime.dispatch import call_tangent
+        func = N.name(self.ctx.externs.ref(call_tangent, "call_tangent"))
+        call = gast.Call(func=func, args=s.value.args, keywords=s.value.keywords)
+        return N.assign(s.targets[0].elts[1].id, call, s)
 
     def _dead(self, s, live):
         cls = s.__class__
@@ -388,6 +409,11 @@ class Optimizer:
                 any_change = True
             s._simple = True
         return any_change
+
+
+def _call_jvp():
+    from runtime.dispatch import call_jvp
+    return call_jvp
 
 
 def _is_stack_call(call, method):

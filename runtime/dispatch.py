@@ -323,14 +323,26 @@ def constructor_grads(res, g):
 def call_jvp(fn, spec, tangents, *args, **kwargs):
     """``(out, tangent of out)`` of ``fn(*args, **kwargs)`` given the tangents of
     the ``spec`` entries, by the callee's forward-mode code (see transforms)."""
+    return _jvp(fn, spec, tangents, args, kwargs, False)
+
+
+def call_tangent(fn, spec, tangents, *args, **kwargs):
+    """``call_jvp`` where the caller needs only the tangent: the callee runs
+    code with everything that only its output needed removed (the gradient
+    itself, in a Hessian-vector product)."""
+    return _jvp(fn, spec, tangents, args, kwargs, True)
+
+
+def _jvp(fn, spec, tangents, args, kwargs, tangent_only):
     transforms = rt.transforms
     if not isinstance(fn, transforms.Wrapper):
         fn, spec, args = as_function(fn, spec, args, kwargs)
     applied = transforms.resolve(fn, args, kwargs)
     if applied is None:
-        return _constructor_jvp(fn, spec, tangents, args, kwargs)
+        result = _constructor_jvp(fn, spec, tangents, args, kwargs)
+        return result[1] if tangent_only else result
     place = transforms._placement(spec, args, kwargs)
-    return transforms.jvp_applied(applied, applied.tangents(*place(tangents)))
+    return transforms.jvp_applied(applied, applied.tangents(*place(tangents)), tangent_only)
 
 
 def _put(by_input, index, item, t, value):

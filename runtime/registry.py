@@ -67,6 +67,7 @@ class Rule:
         self.mutates = None     # index of an argument changed in place (scatter_add)
         self.jvp_joint = None   # fn(*args, tangents=...) -> (ans, tangent), one pass
         self.may_be_none = False  # a linear helper whose result may be None (item)
+        self.none_ok = False      # a linear helper taking None for a zero tangent
 
     def __repr__(self):
         return "<rule for %s>" % self.name
@@ -185,15 +186,19 @@ def defjvp_all(fn, jvp, name=None):
     return rule
 
 
-def def_linear(fn, argnums=(0,), out=None, name=None, mutates=None, may_be_none=False):
+def def_linear(fn, argnums=(0,), out=None, name=None, mutates=None, may_be_none=False,
+               none_ok=False):
     """Declare ``fn`` jointly linear in ``argnums``: its tangent is ``fn`` of the
     tangents.  ``mutates`` names an argument ``fn`` changes in place (the
     tangent call then changes that argument's tangent in place);
-    ``may_be_none`` marks structural helpers whose result stands for zero as None."""
+    ``may_be_none`` marks structural helpers whose result stands for zero as
+    None, and ``none_ok`` those that take None for a zero tangent (so none is
+    materialised for them)."""
     rule = _rule(fn, name)
     rule.linear = tuple(argnums)
     rule.mutates = mutates
     rule.may_be_none = may_be_none
+    rule.none_ok = none_ok
     if out is not None:
         rule.out = out
     return rule

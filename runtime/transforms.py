@@ -37,19 +37,25 @@ class Applied:
 
     ``tangents(t_fn, t_args, t_kwargs)`` maps the tangents of the callable and
     of the arguments to tangents of ``inputs``; ``adapt(out, dout)`` turns
-    ``func``'s raw output and its tangent into the application's.
+    ``func``'s raw output and its tangent into the application's, and
+    ``adapt_tangent(dout)`` the tangent alone (for tangent-only code).
     """
 
-    __slots__ = ("func", "inputs", "tangents", "adapt", "call", "cells")
+    __slots__ = ("func", "inputs", "tangents", "adapt", "call", "cells", "adapt_tangent")
 
-    def __init__(self, func, inputs, tangents, adapt, call, cells=()):
+    def __init__(self, func, inputs, tangents, adapt, call, cells=(), adapt_tangent=None):
         self.func, self.inputs, self.tangents, self.adapt, self.call = \
             func, inputs, tangents, adapt, call
         self.cells = tuple(cells)      # names of the leading inputs that are closure cells
+        self.adapt_tangent = adapt_tangent
 
 
 def _same(out, dout):
     return out, dout
+
+
+def _itself(dout):
+    return dout
 
 
 def resolve(fn, args, kwargs):
@@ -89,7 +95,7 @@ def resolve(fn, args, kwargs):
         return out
 
     return Applied(func, cells + values, tangents, _same, lambda: fn(*args, **kwargs),
-                   func.__code__.co_freevars[:n_cells])
+                   func.__code__.co_freevars[:n_cells], _itself)
 
 
 _STATIC = {}
@@ -129,7 +135,7 @@ def _on_args(applied):
         return inner(None, {p + 1: t for p, t in t_args.items()}, t_kwargs)
 
     return Applied(applied.func, applied.inputs, tangents, applied.adapt, applied.call,
-                   applied.cells)
+                   applied.cells, applied.adapt_tangent)
 
 
 def hvp_wrt(f, xs, cotangents):
@@ -145,17 +151,23 @@ def hvp_wrt(f, xs, cotangents):
     return list(hv[1:]) if hv is not None else [None] * len(xs)
 
 
-def jvp_applied(applied, input_tangents):
-    """Run the forward-mode code of an applied function: ``(out, dout)`` adapted."""
+def jvp_applied(applied, input_tangents, tangent_only=False):
+    """Run the forward-mode code of an applied function: ``(out, dout)`` adapted,
+    or with ``tangent_only`` the tangent alone, from code that skips whatever
+    only the primal output needed."""
     inputs = applied.inputs
     active = tuple(i for i, t in enumerate(input_tangents) if t is not None)
     if not active:
         out = applied.call()
-        return out, zeros_like(out)
-    compiled = _compiler().jvp_function(applied.func, active, inputs)
+        return zeros_like(out) if tangent_only else (out, zeros_like(out))
     tans = [_materialise(input_tangents[i], inputs[i]) for i in active]
+    if tangent_only and applied.adapt_tangent is not None:
+        compiled = _compiler().jvp_function(applied.func, active, inputs, tangent_only=True)
+        return applied.adapt_tangent(compiled.jvp(*inputs, *tans))
+    compiled = _compiler().jvp_function(applied.func, active, inputs)
     out, dout = compiled.jvp(*inputs, *tans)
-    return applied.adapt(out, dout)
+    result = applied.adapt(out, dout)
+    return result[1] if tangent_only else result
 
 
 def _materialise(t, x):
@@ -222,9 +234,13 @@ class JvpOf(Wrapper):
             primal = inner.adapt(out[0], out[1])
             return primal, (None if dout is None else inner.adapt(dout[0], dout[1]))
 
+        def adapt_tangent(dout):
+            return None if dout is None else inner.adapt(dout[0], dout[1])
+
         inputs = list(inner.inputs) + tan_inputs
         return Applied(compiled.jvp, inputs, tangents, adapt,
-                       lambda: adapt(compiled.jvp(*inputs), None)[0])
+                       lambda: adapt(compiled.jvp(*inputs), None)[0],
+                       adapt_tangent=adapt_tangent)
 
 
 class FwdOf(Wrapper):
@@ -272,7 +288,8 @@ class FwdOf(Wrapper):
                 return base(None, {0: None, **moved}, t_kwargs)
 
         return Applied(compiled.fwd, list(inner.inputs), tangents, adapt,
-                       lambda: adapt(compiled.fwd(*inner.inputs), None)[0])
+                       lambda: adapt(compiled.fwd(*inner.inputs), None)[0],
+                       adapt_tangent=_residual_tangent)
 
     @staticmethod
     def constructor(cls, spec, args, kwargs):
@@ -287,7 +304,13 @@ class FwdOf(Wrapper):
             return (out, (meta, None)), (None if dout is None else (dout, (None, None)))
 
         return Applied(inner.func, inner.inputs, _shifted(inner), adapt,
-                       lambda: adapt(inner.call(), None)[0])
+                       lambda: adapt(inner.call(), None)[0],
+                       adapt_tangent=lambda dout: None if dout is None else (dout, (None, None)))
+
+
+def _residual_tangent(dout):
+    """The tangent of ``call_fwd``'s ``(out, (meta, saved))``."""
+    return None if dout is None else (dout[0], (None, dout[1]))
 
 
 def constructor_bwd(meta, g):
@@ -307,7 +330,7 @@ class BwdOf(Wrapper):
         if meta.target.fields is not None:
             return Applied(constructor_bwd, [meta, g],
                            lambda t_fn, t_args, t_kwargs: [None, t_args.get(1)], _same,
-                           lambda: constructor_bwd(meta, g))
+                           lambda: constructor_bwd(meta, g), adapt_tangent=_itself)
         if meta.compiled is None or meta.target.recompute:
             raise _unsupported("higher-order derivatives through a rule called by value "
                                "or through checkpoint")
@@ -323,7 +346,9 @@ class BwdOf(Wrapper):
                     None if dout is None else d.spec_grads(meta, dout))
 
         return Applied(meta.compiled.bwd, [inner, g], tangents, adapt,
-                       lambda: d.spec_grads(meta, meta.compiled.bwd(inner, g)))
+                       lambda: d.spec_grads(meta, meta.compiled.bwd(inner, g)),
+                       adapt_tangent=lambda dout: None if dout is None else
+                       d.spec_grads(meta, dout))
 
 
 class GradOf(Wrapper):
@@ -369,7 +394,8 @@ class GradOf(Wrapper):
             return pick(out, tree.finish), pick(dout, _finish_tangent)
 
         return Applied(compiled.grad, list(inner.inputs), _shifted(inner), adapt,
-                       lambda: adapt(compiled.grad(*inner.inputs), None)[0])
+                       lambda: adapt(compiled.grad(*inner.inputs), None)[0],
+                       adapt_tangent=lambda dout: pick(dout, _finish_tangent))
 
 
     def forward(self, inner, index, xs, wanted):
@@ -380,7 +406,7 @@ class GradOf(Wrapper):
         position = [_x_slot(inner, i, {index: 0})[0] for i in range(len(xs))]
 
         def pick(value, derivative, finish):
-            if getattr(value, "shape", ()) != ():
+            if getattr(value, "shape", ()) != ():     # (no value: tangent-only code)
                 raise NonScalarOutputError.for_value(value)
             grads = [derivative if p == 0 else None for p in position]
             if self.full:
@@ -399,7 +425,9 @@ class GradOf(Wrapper):
 
         inputs = list(inner.inputs) + [1.0]
         return Applied(compiled.jvp, inputs, tangents, adapt,
-                       lambda: adapt(compiled.jvp(*inputs), None)[0])
+                       lambda: adapt(compiled.jvp(*inputs), None)[0],
+                       adapt_tangent=lambda dout: pick(None, None if dout is None else
+                                                       dout[1], _finish_tangent))
 
 
 def _finish_tangent(x, t):
