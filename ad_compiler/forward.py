@@ -9,6 +9,8 @@ stacks, and forward-over-reverse (Hessian-vector products) falls out.
 Tangents are tracked statically as in reverse mode: ``ZERO`` (no code),
 ``SET`` (a value of the variable's kind) or ``MAYBE`` (possibly ``None``).
 """
+import sys
+
 import gast
 import numpy as np
 
@@ -19,7 +21,7 @@ from . import calls as C
 from . import kinds as K
 from . import nodes as N
 from .errors import ADError, NoAdjointError, UnsupportedSyntaxError, located
-from .inline import inlinable, instantiate
+from .inline import preferred_name, inlinable, instantiate
 from .reverse import BINOPS, UNARYOPS
 
 ZERO, SET, MAYBE = "zero", "set", "maybe"
@@ -357,9 +359,22 @@ class Forward:
         return gast.Call(func=self.rule_callee(call), args=args, keywords=keywords)
 
     def rule_callee(self, call):
-        """The callable of a rule call, as an expression."""
-        if call.rule.primal is not None:
-            return N.name(self.externs.ref(call.rule.primal, call.rule.name.split(".")[-1]))
+        """The callable of a rule call, as an expression: ``np.sum`` through the
+        module (never a bare ``sum`` that reads like the builtin)."""
+        primal = call.rule.primal
+        parts = call.rule.name.split(".")
+        if parts[0] in ("numpy", "math", "cupy") and len(parts) > 1:
+            module = sys.modules.get(parts[0])
+            obj = module
+            for part in parts[1:]:
+                obj = getattr(obj, part, None)
+            if obj is primal and module is not None:
+                node = N.name(self.externs.ref(module, preferred_name(module, parts[0])))
+                for part in parts[1:]:
+                    node = N.attribute(node, part)
+                return node
+        if primal is not None:
+            return N.name(self.externs.ref(primal, parts[-1]))
         raise ADError("internal error: no callable for rule %s" % call.rule.name)
 
     # ------------------------------------------------------------ structures

@@ -54,7 +54,7 @@ def inlinable(fn):
     return isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>"
 
 
-def _preferred_name(obj, name):
+def preferred_name(obj, name):
     if isinstance(obj, types.ModuleType):
         return _PREFERRED.get(obj.__name__, name)
     return getattr(obj, "__name__", name) if callable(obj) else name
@@ -88,7 +88,7 @@ def instantiate(fn, values, externs, scale=None, kind_of=None):
     for node in N.walk(body):
         if isinstance(node, gast.Name) and node.id not in params and node.id not in renames:
             obj = p.globals[node.id] if node.id in p.globals else _builtin(node.id)
-            renames[node.id] = (externs.ref(obj, _preferred_name(obj, node.id)), obj)
+            renames[node.id] = (externs.ref(obj, preferred_name(obj, node.id)), obj)
     def substitute(node):
         if node.__class__ is gast.Name:
             if node.id in subst:

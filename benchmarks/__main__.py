@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from . import workloads
+from . import higher_order, workloads
 from .harness import compare, fmt_time
 
 WORKLOADS = {
@@ -23,7 +23,14 @@ WORKLOADS = {
     "mlp32": lambda: workloads.workload_mlp(np.float32),
     "scalar_loop": workloads.workload_scalar_loop,
     "rnn": workloads.workload_rnn,
+    "second_derivative": higher_order.workload_second_derivative,
+    "hvp": higher_order.workload_hvp,
 }
+CODEGEN = [("gradient of a 20-line function", workloads.codegen_times),
+           ("gradient of a 40-line function with loops and 3 helpers",
+            workloads.codegen_loop_times),
+           ("second derivative of the 100-step scalar loop",
+            higher_order.second_derivative_codegen_times)]
 
 
 def run(names, rounds):
@@ -40,16 +47,21 @@ def run(names, rounds):
             lines.append("| %s | %.2fx | %s |" % (cname, ratio, fmt_time(t)))
         lines.append("")
         print("\n".join(lines[-(len(results) + 5):]), flush=True)
-    for label, fn in (("a 20-line function", workloads.codegen_times),
-                      ("a 40-line function with loops and 3 helpers",
-                       workloads.codegen_loop_times)):
+    for label, fn in CODEGEN:
         times = fn()
-        text = ("### codegen: first-call gradient of %s\n\n"
+        text = ("### codegen: first call, %s\n\n"
                 "median %s, best %s, worst %s over %d runs\n"
                 % (label, fmt_time(times[len(times) // 2]), fmt_time(times[0]),
                    fmt_time(times[-1]), len(times)))
         print(text)
         lines.append(text)
+    peak = higher_order.checkpoint_memory()
+    text = ("### checkpoint: peak memory of one RNN gradient (T=50, batch 64, 64->256)\n\n"
+            "plain %.1f MB, checkpointed %.1f MB: %.0f%% less\n"
+            % (peak["plain"] / 1e6, peak["checkpoint"] / 1e6,
+               100 * (1 - peak["checkpoint"] / peak["plain"])))
+    print(text)
+    lines.append(text)
     return "\n".join(lines)
 
 

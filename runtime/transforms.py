@@ -370,9 +370,11 @@ class GradOf(Wrapper):
         if inner is None:
             raise _unsupported("a nested gradient of a function with a rule")
         wanted = tuple(range(len(xs))) if self.wrt is None else self.wrt
-        # Every differentiable input, captured variables included: the same
-        # generated gradient serves gradient() and the adjoint of a nested one.
-        active = tuple(i for i, v in enumerate(inner.inputs) if api._differentiable(v))
+        # The adjoint of a nested gradient (full) also needs the gradients of
+        # captured variables; gradient() itself only those of its arguments.
+        first = 0 if self.full else len(inner.cells)
+        active = tuple(i for i, v in enumerate(inner.inputs)
+                       if i >= first and api._differentiable(v))
         if len(active) == 1 and type(inner.inputs[active[0]]) is float:
             return self.forward(inner, active[0], xs, wanted)
         compiled = _compiler().grad_function(inner.func, active, inner.inputs, api._GRAD)

@@ -92,3 +92,26 @@ def test_random_draws_are_not_merged():
     (g,) = gradient(randomised, 1.0)
     rng = np.random.default_rng(0)
     assert g == pytest.approx(rng.normal() + rng.normal())
+
+
+def cube_sum(x):
+    y = np.exp(x)               # needed by the tangent
+    z = np.sum(x ** 3)          # needed by the value only
+    return z + np.sum(y)
+
+
+def test_tangent_only_code_drops_what_only_the_value_needs():
+    from ad_compiler import compiler
+    x = np.array([0.1, 0.2])
+    full = compiler.jvp_function(cube_sum, (0,), [x]).text
+    tangent = compiler.jvp_function(cube_sum, (0,), [x], tangent_only=True).text
+    assert count(tangent, "np.exp(x)") == 1 and count(tangent, "return (") == 0
+    assert count(full, "np.sum(x ** 3)") == 1 and count(tangent, "np.sum(x ** 3)") == 0
+    assert count(tangent, " sum(") == 0           # np.sum reads as np.sum, not sum
+
+
+def test_hvp_of_a_closure_does_not_differentiate_captured_data():
+    from ad_compiler import hvp
+    data = np.array([1.0, 2.0, 3.0])
+    h = hvp(lambda w: np.sum((data * w) ** 2), np.ones(3), np.array([1.0, 0.0, 0.0]))
+    np.testing.assert_allclose(h, [2.0, 0.0, 0.0])
