@@ -588,7 +588,7 @@ class Reverse:
         over ``f``'s generated gradient code, with respect to ``f``'s inputs
         *and its captured variables* (for closures over outer variables).
         """
-        from runtime.dispatch import call_jvp
+        from runtime.dispatch import call_tangent
         from runtime.transforms import FULL_GRAD
         f, xs = value.args[0], value.args[1:]
         starred = len(xs) == 1 and isinstance(xs[0], gast.Starred)
@@ -609,17 +609,21 @@ class Reverse:
                                      for i in range(len(xs))])
                     spec = N.tuple_([N.const(i + 1) for i in range(len(xs))])
                 hv = self.namer.fresh("_hv")
-                code.append(N.assign(hv, N.subscript(gast.Call(
-                    func=self.rt(call_jvp), args=[
+                # only the tangent: the gradient's own value is not needed again
+                code.append(N.assign(hv, gast.Call(
+                    func=self.rt(call_tangent), args=[
                         N.name(self.externs.ref(FULL_GRAD, "full_gradient")), spec, tans,
-                        N.copy(f)] + [N.copy(x) for x in xs], keywords=[]), N.const(1)), s))
-                targets = [(f, N.subscript(hv, N.const(0)))]
+                        N.copy(f)] + [N.copy(x) for x in xs], keywords=[]), s))
+
+                def part(index):            # None (a zero tangent) has no parts
+                    return N.call(self.rt(H.item), [N.name(hv), index])
+
+                targets = [(f, part(N.const(0)))]
                 if starred:
-                    rest = N.call(N.name(self.externs.ref(tuple, "tuple")), [N.subscript(
-                        hv, gast.Slice(lower=N.const(1), upper=None, step=None))])
-                    targets.append((xs[0].value, rest))
+                    rest = self.index(gast.Slice(lower=N.const(1), upper=None, step=None))
+                    targets.append((xs[0].value, part(rest)))
                 else:
-                    targets += [(x, N.subscript(hv, N.const(i + 1))) for i, x in enumerate(xs)]
+                    targets += [(x, part(N.const(i + 1))) for i, x in enumerate(xs)]
                 for atom, expr in targets:
                     if self.is_active(atom):
                         code += self.accumulate(atom.id, expr, False, maybe_none=True, like=s)

@@ -2,7 +2,7 @@
 
 Nested ``gradient`` (its adjoint is a Hessian-vector product, its tangent a
 forward sweep of the gradient code), the primitives generated code calls
-(``call_fwd``, ``call_bwd``, ``call_jvp``), and API functions that cannot
+(``call_fwd``, ``call_bwd``, ``call_jvp``, ``call_tangent``), and API functions that cannot
 simply be differentiated through their Python source.
 """
 from runtime import dispatch, transforms
@@ -18,6 +18,7 @@ calls.SPECIAL.update({
     dispatch.call_fwd: "call_fwd",
     dispatch.call_bwd: "call_bwd",
     dispatch.call_jvp: "call_jvp",
+    dispatch.call_tangent: "call_tangent",
 })
 
 # special name -> (wrapper class, positions of its static arguments)
@@ -26,4 +27,5 @@ FORWARD = {
     "call_fwd": (transforms.FwdOf, (1,)),
     "call_bwd": (transforms.BwdOf, ()),
     "call_jvp": (transforms.JvpOf, (1,)),
+    "call_tangent": (transforms.TangentOf, (1,)),
 }

@@ -5,7 +5,8 @@ mode through a callee), ``call_jvp`` (forward mode through a callee) and
 ``gradient`` (a nested gradient).  Differentiating such code in forward
 mode turns each of them into one more ``call_jvp`` of a small wrapper:
 
-* ``JvpOf(spec)(fn, tans, *args)`` is ``call_jvp(fn, spec, tans, *args)``;
+* ``JvpOf(spec)(fn, tans, *args)`` is ``call_jvp(fn, spec, tans, *args)``,
+  and ``TangentOf(spec)`` the same call's tangent alone (``call_tangent``);
 * ``FwdOf(spec)(fn, *args)`` is ``call_fwd(fn, spec, *args)``;
 * ``BwdOf()(res, g)`` is ``call_bwd(res, g)``;
 * ``GradOf(wrt, single)(fn, *xs)`` is ``gradient(fn, *xs)`` (or ``grad``'s);
@@ -241,6 +242,33 @@ class JvpOf(Wrapper):
         return Applied(compiled.jvp, inputs, tangents, adapt,
                        lambda: adapt(compiled.jvp(*inputs), None)[0],
                        adapt_tangent=adapt_tangent)
+
+
+class TangentOf(Wrapper):
+    """``TangentOf(spec)(fn, tans, *args)`` is ``call_tangent(fn, spec, tans, *args)``:
+    the tangent half of :class:`JvpOf`."""
+
+    __slots__ = ("spec",)
+
+    def __init__(self, spec):
+        self.spec = tuple(spec)
+
+    def key(self):
+        return self.spec
+
+    def resolve(self, args, kwargs):
+        inner = JvpOf(self.spec).resolve(args, kwargs)
+
+        def adapt(out, dout):
+            primal, tangent = inner.adapt(out, dout)
+            return primal[1], (None if tangent is None else tangent[1])
+
+        def adapt_tangent(dout):
+            tangent = inner.adapt_tangent(dout)
+            return None if tangent is None else tangent[1]
+
+        return Applied(inner.func, inner.inputs, inner.tangents, adapt,
+                       lambda: inner.call()[1], adapt_tangent=adapt_tangent)
 
 
 class FwdOf(Wrapper):
