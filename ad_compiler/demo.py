@@ -3,9 +3,14 @@
 Each example prints its value next to the value the seed documents give,
 then one generated adjoint is shown in full.
 """
+from collections import namedtuple
+
 import numpy as np
 
-from ad_compiler import adjoint_source, gradient, pullback, withgradient
+from ad_compiler import (Params, adjoint_source, grad, gradient, hessian, jacobian, param,
+                         pullback, stop_gradient, withgradient)
+
+NT = namedtuple("NT", "a b c")
 
 
 def show(label, value, expected):
@@ -44,6 +49,26 @@ def main():
     ok &= show("pullback(a*b*c, 2, 3, 5): y, back(1)", (y, back(1.0)), (30.0, (15.0, 10.0, 6.0)))
     ok &= show("withgradient(x -> x^2, 3)", tuple(withgradient(lambda x: x * x, 3.0)),
                (9.0, (6.0,)))
+    d2f = lambda x: gradient(df, x)[0]  # noqa: E731
+    ok &= show("d2f(2), the gradient of df", d2f(2), 6.0)
+    ok &= show("grad(grad(grad(x -> x^4)))(2)", grad(grad(grad(lambda x: x ** 4)))(2.0), 48.0)
+
+    print("\n== Structures, implicit parameters, gradient control ==")
+    nt = NT(a=np.array([2, 1]), b=np.array([2, 0]), c=np.tanh)
+    g = lambda x: np.sum(np.abs(x.a - x.b) ** 2)  # noqa: E731
+    ok &= show("gradient(g, nt) for a namedtuple", gradient(g, nt),
+               (NT(np.array([0.0, 2.0]), np.array([-0.0, -2.0]), None),))
+    W, b = param(2), param(3)
+    grads = gradient(lambda: W * 4 + b, Params([W, b]))
+    ok &= show("Params: grads[W], grads[b] of W*x + b at x=4", (grads[W], grads[b]),
+               (np.array(4.0), np.array(1.0)))
+    ok &= show("stop_gradient: d/dx x*sg(x) + x at 3",
+               gradient(lambda x: x * stop_gradient(x) + x, 3.0), (4.0,))
+    ok &= show("hessian(sum(x^3), [1, 2]) diagonal",
+               np.diag(hessian(lambda x: np.sum(x ** 3), [1, 2])), np.array([6.0, 12.0]))
+    ok &= show("jacobian(cumsum, [1, 2, 3]) row sums",
+               jacobian(np.cumsum, np.array([1.0, 2.0, 3.0]))[0].sum(axis=1),
+               np.array([1.0, 2.0, 3.0]))
 
     print("\n== Building simple models: one gradient-descent step ==")
     rng = np.random.RandomState(0)
@@ -63,7 +88,10 @@ def main():
     print("\n== The generated adjoint of f(x) = 3x^2 + 2x + 1 ==")
     print(adjoint_source(f, 2.0))
     print("== ... and of the regression loss ==")
+    W, b = rng.rand(2, 5), rng.rand(2)
     print(adjoint_source(loss, W, b))
+    print("== The code behind the second derivative of f (forward over forward) ==")
+    print(adjoint_source(f, 2.0, order=2))
     print("all examples match the seed documents" if ok else "SOME EXAMPLES DO NOT MATCH")
     return 0 if ok else 1
 

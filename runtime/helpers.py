@@ -111,6 +111,11 @@ def unbroadcast(g, x):
     >>> unbroadcast(np.ones((2, 3)), np.ones(3))
     array([2., 2., 2.])
     """
+    try:                              # the common case first: nothing was broadcast
+        if g.shape == x.shape:
+            return g
+    except AttributeError:
+        pass
     shape = getattr(x, "shape", None)
     gshape = getattr(g, "shape", ())
     if shape is None:                 # x is a Python number
