@@ -415,7 +415,7 @@ def hessian(f, x):
 
     Forward-over-reverse, one Hessian-vector product per element of ``x``.
 
-    >>> hessian(lambda x: np.sum(x ** 3), [1, 2, 3, 4])[1, 1]
+    >>> float(hessian(lambda x: np.sum(x ** 3), [1, 2, 3, 4])[1, 1])
     12.0
     """
     x = _as_array_input(x)

@@ -18,9 +18,14 @@ def _load(spec):
         raise SystemExit("expected module:function, got %r" % spec)
     module_name, attr = spec.split(":", 1)
     if module_name.endswith(".py") or os.sep in module_name:
+        # a file: import it by its dotted name from the top of its package
         path = os.path.abspath(module_name)
-        sys.path.insert(0, os.path.dirname(path))
-        module_name = os.path.splitext(os.path.basename(path))[0]
+        folder, parts = os.path.dirname(path), [os.path.splitext(os.path.basename(path))[0]]
+        while os.path.exists(os.path.join(folder, "__init__.py")):
+            folder, package = os.path.split(folder)
+            parts.insert(0, package)
+        sys.path.insert(0, folder)
+        module_name = ".".join(parts)
     else:
         sys.path.insert(0, os.getcwd())
     obj = importlib.import_module(module_name)

@@ -304,5 +304,8 @@ def grad_function(func, active, values, options):
 
 
 def clear_cache():
-    """Forget every generated function (they are rebuilt on next use)."""
+    """Forget every generated function (they are rebuilt on next use).
+
+    >>> clear_cache()
+    """
     _CACHE.clear()
