@@ -55,3 +55,21 @@ def test_passes_correct_rules_on_scalars_arrays_and_structures():
 def test_numerical_gradient_is_accurate():
     g = numerical_gradient(lambda x: np.sum(x ** 3), (np.array([1.0, 2.0]),), 0, ())
     np.testing.assert_allclose(g, [3.0, 12.0], rtol=1e-8)
+
+
+def right_vjp_wrong_jvp(x):
+    return np.sin(x)
+
+
+defvjp(right_vjp_wrong_jvp, lambda g, ans, x: g * np.cos(x))
+
+
+def test_catches_a_wrong_forward_rule_at_second_order():
+    """First order only uses the reverse rule; order 2 runs the forward rule
+    over the adjoint, so a wrong tangent rule must fail there."""
+    from runtime.registry import defjvp
+    defjvp(right_vjp_wrong_jvp, lambda d, ans, x: d * np.cos(x) * 1.01)
+    f = lambda x: np.sum(right_vjp_wrong_jvp(x) ** 2)  # noqa: E731
+    check_grads(f, np.array([0.3, 0.7]))
+    with pytest.raises(AssertionError, match="analytic"):
+        check_grads(f, np.array([0.3, 0.7]), order=2)
