@@ -8,11 +8,12 @@ stacks, and forward-over-reverse (Hessian-vector products) falls out.
 
 Tangents are tracked statically as in reverse mode: ``ZERO`` (no code),
 ``SET`` (a value of the variable's kind) or ``MAYBE`` (possibly ``None``).
+Structures and mutation, and calls and control flow, live in
+:mod:`forward_data` and :mod:`forward_flow`.
 """
 import sys
 
 import gast
-import numpy as np
 
 from runtime import helpers as H
 from runtime import registry
@@ -22,22 +23,11 @@ from . import kinds as K
 from . import nodes as N
 from .errors import ADError, NoAdjointError, UnsupportedSyntaxError, located
 from .inline import preferred_name, inlinable, instantiate
-from .reverse import BINOPS, UNARYOPS
+from .forward_data import DataTangents
+from .forward_flow import FlowTangents
+from .steps import BINOPS, MAYBE, SET, UNARYOPS, ZERO, Tan, fresh, keywords, rule_fn_name
 
-ZERO, SET, MAYBE = "zero", "set", "maybe"
-
-
-class Tan:
-    __slots__ = ("state", "owned")
-
-    def __init__(self, state=ZERO, owned=False):
-        self.state, self.owned = state, owned
-
-    def __eq__(self, other):
-        return self.state == other.state and self.owned == other.owned
-
-
-class Forward:
+class Forward(DataTangents, FlowTangents):
     def __init__(self, ctx, fn):
         self.ctx = ctx
         self.namer = ctx.namer
@@ -277,7 +267,7 @@ class Forward:
                 else:
                     fn = N.name(self.externs.ref(t, "jvp_rule"))
                     term = gast.Call(func=fn, args=[d, N.name(var)] + [
-                        N.copy(a) for a in call.args], keywords=_keywords(call))
+                        N.copy(a) for a in call.args], keywords=keywords(call))
                 if maybe:
                     # A None tangent is an exact zero: skip the term rather than
                     # multiply 0 by something that may be inf or nan (log(x) at x<0).
@@ -294,13 +284,13 @@ class Forward:
                 else:
                     expr = N.binop(expr, gast.Add(), term)
                 any_maybe = any_maybe and maybe
-            return expr, (MAYBE if any_maybe or rule.may_be_none else SET), _fresh(expr)
+            return expr, (MAYBE if any_maybe or rule.may_be_none else SET), fresh(expr)
         if rule.jvp_all is not None:
-            fn = N.name(self.externs.ref(rule.jvp_all, _fn_name(rule.jvp_all, rule)))
+            fn = N.name(self.externs.ref(rule.jvp_all, rule_fn_name(rule.jvp_all, rule, "_jvp")))
             tangents = N.tuple_([self.maybe(a) if isinstance(a, gast.Name) else N.const(None)
                                  for a in call.args])
             return gast.Call(func=fn, args=[tangents, N.name(var)] + [
-                N.copy(a) for a in call.args], keywords=_keywords(call)), MAYBE, False
+                N.copy(a) for a in call.args], keywords=keywords(call)), MAYBE, False
         if rule.linear is not None:
             numeric = K.numeric(self.kind(var))
             state = MAYBE if rule.may_be_none or (rule.none_ok and not numeric) else SET
@@ -324,10 +314,10 @@ class Forward:
                 vjp, index = rule.vjps[i].fn, N.const(None)
             else:
                 continue
-            fn = N.name(self.externs.ref(vjp, _fn_name(vjp, rule) + "_vjp"))
+            fn = N.name(self.externs.ref(vjp, rule_fn_name(vjp, rule)))
             term = gast.Call(func=helper, args=[fn, index, N.name(self.d(atom.id)),
                                                 N.name(var)] + [N.copy(a) for a in call.args],
-                             keywords=_keywords(call))
+                             keywords=keywords(call))
             if self.state(atom.id).state == MAYBE:
                 term = gast.IfExp(test=gast.Compare(left=N.name(self.d(atom.id)),
                                                     ops=[gast.Is()],
@@ -377,250 +367,6 @@ class Forward:
             return N.name(self.externs.ref(primal, parts[-1]))
         raise ADError("internal error: no callable for rule %s" % call.rule.name)
 
-    # ------------------------------------------------------------ structures
-
-    def attr_tangent(self, var, value, code, s):
-        base = value.value
-        if not self.live(base):
-            return None, ZERO, False
-        if K.array_property(self.kind(base.id), value.attr):
-            rule = registry.lookup_attr(np.ndarray, value.attr)
-            if rule is not None and rule.nondiff:
-                return None, ZERO, False
-            if rule is None or rule.jvps is None:
-                raise NoAdjointError("%s: no forward rule for attribute ndarray.%s"
-                                     % (located(s, self.ctx.source), value.attr))
-            d = self.tangent(base, code, s)
-            return instantiate(rule.jvps[0].fn, {"d": d, "ans": N.name(var), "x": base},
-                               self.externs), SET, False
-        return N.call(self.rt(H.attr_tangent), [self.d(base.id), N.copy(base),
-                                                 N.const(value.attr)]), MAYBE, False
-
-    def item_tangent(self, var, value, code, s):
-        base = value.value
-        if not self.live(base):
-            return None, ZERO, False
-        index = self.index(value.slice)
-        if K.is_array(self.kind(base.id)) and self.state(base.id).state == SET:
-            return N.subscript(self.d(base.id), N.copy(value.slice)), SET, False
-        return N.call(self.rt(H.item), [self.d(base.id), index]), MAYBE, False
-
-    def sequence_tangent(self, value, s):
-        if any(isinstance(e, gast.Starred) and self.live(e.value) for e in value.elts):
-            raise UnsupportedSyntaxError("%s: unpacking a differentiated value with * into a "
-                                         "tuple or list is not supported"
-                                         % located(s, self.ctx.source))
-        elts = [N.const(None) if isinstance(e, gast.Starred) else self.maybe(e)
-                for e in value.elts]
-        node = gast.Tuple if isinstance(value, gast.Tuple) else gast.List
-        return node(elts=elts, ctx=gast.Load()), SET, True
-
-    def index(self, index):
-        return N.index_value(index, self.externs.ref(slice, "slice"))
-
-    # ------------------------------------------------------------ mutation
-
-    def store_item(self, s):
-        target = s.targets[0]
-        base, value = target.value, s.value
-        if not isinstance(base, gast.Name) or base.id not in self.active:
-            return [s]
-        if not self.live(value) and not self.live(base):
-            return [s]
-        code = [s] + self.own(base.id, s)
-        d = self.tangent(value, code, s) if self.live(value) else N.const(
-            0.0 if K.is_array(self.kind(base.id)) else None)
-        code.append(N.assign(N.subscript(self.d(base.id), N.copy(target.slice), store=True),
-                             d, s))
-        return code
-
-    def stmt_Expr(self, s):
-        call = self.ctx.classify(s.value)
-        if call.kind == "special" and call.special == "list.append":
-            lst = call.receiver.id
-            if lst not in self.active:
-                return [s]
-            code = [s] + self.own(lst, s) if self.state(lst).state != SET else [s]
-            item = call.args[0]
-            code.append(N.expr_stmt(N.call(N.attribute(self.d(lst), "append"), [
-                self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s))
-            return code
-        if call.kind == "rule" and call.rule.mutates is not None and call.rule.linear:
-            return self.mutating_linear(call, s)
-        recv = call.receiver
-        if (call.kind == "dynamic" and recv is not None and s.value.func.attr == "append"
-                and len(s.value.args) == 1 and recv.id in self.active
-                and not isinstance(s.value.args[0], gast.Starred)):
-            # obj.append(v) where obj was not known to be a list
-            item = s.value.args[0]
-            self.tan[recv.id] = Tan(SET, True)
-            return [N.assign(self.d(recv.id), N.call(self.rt(H.append_tangent), [
-                N.copy(recv), self.maybe(recv), N.copy(item),
-                self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s)]
-        return [s]
-
-    def mutating_linear(self, call, s):
-        """``scatter_add(bx, i, g)``: the same change, made to the tangents."""
-        target = call.args[call.rule.mutates]
-        if not isinstance(target, gast.Name) or target.id not in self.active:
-            return [s]
-        live = [a for i, a in enumerate(call.args) if i in call.rule.linear and self.live(a)]
-        if not live:
-            return [s]
-        code = [s] + self.own(target.id, s)
-        code.append(N.expr_stmt(self.linear(None, call, code, s), s))
-        return code
-
-    # ------------------------------------------------------------ calls into user code
-
-    def joint_call(self, var, value, call, s):
-        """``z, dz = call_jvp(f, spec, tangents, *args)``, or a joint rule."""
-        from runtime.dispatch import call_jvp
-        recv = call.receiver
-        if (recv is not None and value.func.attr == "pop" and not value.keywords
-                and not any(isinstance(a, gast.Starred) for a in value.args)):
-            # obj.pop() where obj was not known to be a list
-            target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
-                              store=True)
-            self.tan[var] = Tan(MAYBE)
-            return [N.assign(target, N.call(self.rt(H.pop_tangent), [
-                N.copy(recv), self.maybe(recv)] + [N.copy(a) for a in value.args]), s)]
-        if call.kind == "rule":
-            fn = N.name(self.externs.ref(call.rule.jvp_joint, _fn_name(call.rule.jvp_joint,
-                                                                       call.rule)))
-            tangents = N.tuple_([self.maybe(a) if isinstance(a, gast.Name) else N.const(None)
-                                 for a in call.args])
-            new = gast.Call(func=fn, args=[tangents] + [N.copy(a) for a in call.args],
-                            keywords=_keywords(call))
-        else:
-            spec, targets = _reverse_spec(self, value, call, s)
-            tangents = N.tuple_([self.maybe(t) for t in targets])
-            new = gast.Call(func=self.rt(call_jvp), args=[
-                N.copy(value.func), N.tuple_([N.const(x) for x in spec]), tangents] + [
-                N.copy(a) for a in value.args], keywords=N.copy(value.keywords))
-        target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
-                          store=True)
-        self.tan[var] = Tan(MAYBE if not K.numeric(self.kind(var)) else SET, False)
-        return [N.assign(target, new, s)]
-
-    def special_call(self, var, value, call, s):
-        """A primitive of generated code, or a nested gradient: one more
-        ``call_jvp``, of the wrapper that stands for the primitive."""
-        from runtime.dispatch import call_jvp
-        from .special import FORWARD
-        if not self.any_live(call, value):
-            self.tan[var] = Tan()
-            return [N.assign(var, value, s)]
-        if call.special not in FORWARD:
-            raise UnsupportedSyntaxError(
-                "%s: forward-mode differentiation of %s() is not supported; call it outside "
-                "the differentiated function" % (located(s, self.ctx.source), call.special))
-        wrapper, static = FORWARD[call.special]
-        static_args = [N.copy(a) for i, a in enumerate(value.args) if i in static]
-        dyn = [a for i, a in enumerate(value.args) if i not in static]
-        spec, tangents = [], []
-        for i, a in enumerate(dyn):
-            if isinstance(a, gast.Starred):
-                spec.append(("*", i, len(dyn)))
-                tangents.append(self.maybe(a.value))
-            else:
-                spec.append(i)
-                tangents.append(self.maybe(a) if isinstance(a, gast.Name) else N.const(None))
-        named = tuple(k.arg for k in value.keywords if k.arg is not None)
-        for k in value.keywords:
-            spec.append(k.arg if k.arg is not None else ("**", named))
-            tangents.append(self.maybe(k.value))
-        made = N.call(N.name(self.externs.ref(wrapper, wrapper.__name__)), static_args)
-        new = gast.Call(func=self.rt(call_jvp), args=[
-            made, N.tuple_([N.const(x) for x in spec]), N.tuple_(tangents)] + [
-            N.copy(a) for a in dyn], keywords=N.copy(value.keywords))
-        target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
-                          store=True)
-        self.tan[var] = Tan(MAYBE)
-        return [N.assign(target, new, s)]
-
-    def stmt_FunctionDef(self, s):
-        free = sorted(n for n in self.ctx.free_names(s) if self.live(N.name(n)))
-        if s.name not in self.active or not free:
-            self.tan[s.name] = Tan()
-            return [s]
-        names = N.tuple_([N.const(n) for n in free])
-        tangents = [self.maybe(N.name(n)) for n in free]
-        value = N.call(self.rt(H.make_struct), [names] + tangents)
-        return [s] + self.set(s.name, value, s, SET)
-
-    # ------------------------------------------------------------ control flow
-
-    def stmt_If(self, s):
-        start = self.snapshot()
-        body = self.block(s.body)
-        after_body = self.snapshot()
-        self.restore(start)
-        orelse = self.block(s.orelse)
-        after_else = self.snapshot()
-        merged = {}
-        for var in sorted(set(after_body) | set(after_else)):
-            a, b = after_body.get(var, Tan()), after_else.get(var, Tan())
-            if a.state == b.state:
-                merged[var] = Tan(a.state, a.owned and b.owned)
-                continue
-            for branch, t in ((body, a), (orelse, b)):
-                if t.state == ZERO:
-                    branch.append(N.assign(self.d(var), N.const(None), s))
-            merged[var] = Tan(MAYBE)
-        self.restore(merged)
-        return [N.if_(N.copy(s.test), body, orelse, s)]
-
-    def loop_body(self, body, like):
-        """Tangent code of a loop body whose tangent states agree across iterations."""
-        entry = self.snapshot()
-        start = entry
-        for _ in range(4):
-            counters, taken = dict(self.namer.counters), set(self.namer.taken)
-            self.restore(start)
-            self.block(N.copy(body))
-            end = self.snapshot()
-            self.namer.counters, self.namer.taken = counters, taken
-            weaker = dict(start)
-            for var, e in end.items():
-                st = weaker.get(var, Tan())
-                if e.state == ZERO or e == st:
-                    continue
-                if st.state == ZERO:
-                    numeric = self.kind(var) == K.SCALAR or (
-                        K.is_array(self.kind(var)) and var in self.defined)
-                    weaker[var] = Tan(SET if numeric and e.state == SET else MAYBE,
-                                      K.is_array(self.kind(var)))
-                elif e.state == MAYBE or st.state == MAYBE:
-                    weaker[var] = Tan(MAYBE)
-                else:
-                    weaker[var] = Tan(SET, st.owned and e.owned)
-            if weaker == start:
-                break
-            start = weaker
-        pre = []
-        for var, t in sorted(start.items()):
-            if entry.get(var, Tan()).state == ZERO and t.state != ZERO:
-                pre.append(N.assign(self.d(var), self.zero(var) if t.state == SET
-                                    else N.const(None), like))
-        self.restore(start)
-        code = self.block(body)
-        end = self.snapshot()
-        for var, t in start.items():
-            if t.state != ZERO and end.get(var, Tan()).state == ZERO:
-                code.append(N.assign(self.d(var), self.zero(var) if t.state == SET
-                                     else N.const(None), like))
-        self.restore(start)
-        return pre, code
-
-    def stmt_For(self, s):
-        pre, body = self.loop_body(s.body, s)
-        return pre + [N.for_(N.copy(s.target), N.copy(s.iter), body, s)]
-
-    def stmt_While(self, s):
-        pre, body = self.loop_body(s.body, s)
-        return pre + [N.located_as(gast.While(test=N.copy(s.test), body=body, orelse=[]), s)]
-
     # ------------------------------------------------------------ whole function
 
     def function(self, fn):
@@ -640,28 +386,6 @@ class Forward:
         value = dout if self.ctx.options.tangent_only else N.tuple_([out, dout])
         body.append(N.located_as(gast.Return(value=value), ret))
         return body
-
-
-def _keywords(call):
-    return [gast.keyword(arg=k, value=N.copy(v)) for k, v in call.keywords.items()]
-
-
-def _fresh(expr):
-    return isinstance(expr, (gast.BinOp, gast.UnaryOp))
-
-
-def _fn_name(fn, rule):
-    name = getattr(fn, "__name__", "<lambda>")
-    return name if name != "<lambda>" else rule.name.split(".")[-1] + "_jvp"
-
-
-def _reverse_spec(fwd, value, call, s):
-    """The call spec of reverse mode, with liveness in place of activity."""
-    from .reverse import Reverse
-    shim = Reverse.__new__(Reverse)
-    shim.ctx = fwd.ctx
-    shim.active = {n for n in fwd.active if fwd.state(n).state != ZERO}
-    return Reverse.call_spec(shim, value, call, s)
 
 
 def _lists_of_tangents(ctx, body):

@@ -21,8 +21,6 @@ is compiled once per (code object, active parameters, argument kinds).
 import inspect
 import types
 
-import numpy as np
-
 from . import implicit, registry
 from .helpers import Struct, zeros_like
 from .lazy import ad, rt

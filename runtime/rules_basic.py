@@ -9,7 +9,7 @@ import operator
 
 import numpy
 
-from .helpers import (add_attr, broadcast_like, copy_input, items_grad, items_tangent,
+from .helpers import (broadcast_like, copy_input, items_grad, items_tangent,
                       iter_sequence, log, sequence_grad, sequence_jvp, sequence_vjp, spread,
                       stop_gradient, sum_jvp, sum_vjp, unbroadcast, values_grad, values_tangent)
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,

@@ -1,5 +1,4 @@
 """Calls into user code: every kind of callee is transformed recursively."""
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -71,7 +71,7 @@ async def uses_async(x):
 
 
 def uses_lambda_yield(x):
-    gen = (lambda: (yield x))
+    gen = (lambda: (yield x))  # noqa: F841
     return x
 
 

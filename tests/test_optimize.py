@@ -1,6 +1,5 @@
 """The optimiser: common subexpressions, and the cases it must leave alone."""
 import math
-import re
 
 import numpy as np
 import pytest

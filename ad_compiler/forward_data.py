@@ -1,0 +1,111 @@
+"""Forward mode for structures and mutation: attributes, items, tuples,
+item assignment and in-place linear calls."""
+import gast
+import numpy as np
+
+from runtime import helpers as H
+from runtime import registry
+
+from . import kinds as K
+from . import nodes as N
+from .errors import NoAdjointError, UnsupportedSyntaxError, located
+from .inline import instantiate
+from .steps import MAYBE, SET, ZERO, Tan
+
+
+class DataTangents:
+    """Methods of :class:`forward.Forward` (a mixin: they use its state)."""
+
+    # ------------------------------------------------------------ structures
+
+    def attr_tangent(self, var, value, code, s):
+        base = value.value
+        if not self.live(base):
+            return None, ZERO, False
+        if K.array_property(self.kind(base.id), value.attr):
+            rule = registry.lookup_attr(np.ndarray, value.attr)
+            if rule is not None and rule.nondiff:
+                return None, ZERO, False
+            if rule is None or rule.jvps is None:
+                raise NoAdjointError("%s: no forward rule for attribute ndarray.%s"
+                                     % (located(s, self.ctx.source), value.attr))
+            d = self.tangent(base, code, s)
+            return instantiate(rule.jvps[0].fn, {"d": d, "ans": N.name(var), "x": base},
+                               self.externs), SET, False
+        return N.call(self.rt(H.attr_tangent), [self.d(base.id), N.copy(base),
+                                                 N.const(value.attr)]), MAYBE, False
+
+    def item_tangent(self, var, value, code, s):
+        base = value.value
+        if not self.live(base):
+            return None, ZERO, False
+        index = self.index(value.slice)
+        if K.is_array(self.kind(base.id)) and self.state(base.id).state == SET:
+            return N.subscript(self.d(base.id), N.copy(value.slice)), SET, False
+        return N.call(self.rt(H.item), [self.d(base.id), index]), MAYBE, False
+
+    def sequence_tangent(self, value, s):
+        if any(isinstance(e, gast.Starred) and self.live(e.value) for e in value.elts):
+            raise UnsupportedSyntaxError("%s: unpacking a differentiated value with * into a "
+                                         "tuple or list is not supported"
+                                         % located(s, self.ctx.source))
+        elts = [N.const(None) if isinstance(e, gast.Starred) else self.maybe(e)
+                for e in value.elts]
+        node = gast.Tuple if isinstance(value, gast.Tuple) else gast.List
+        return node(elts=elts, ctx=gast.Load()), SET, True
+
+    def index(self, index):
+        return N.index_value(index, self.externs.ref(slice, "slice"))
+
+    # ------------------------------------------------------------ mutation
+
+    def store_item(self, s):
+        target = s.targets[0]
+        base, value = target.value, s.value
+        if not isinstance(base, gast.Name) or base.id not in self.active:
+            return [s]
+        if not self.live(value) and not self.live(base):
+            return [s]
+        code = [s] + self.own(base.id, s)
+        d = self.tangent(value, code, s) if self.live(value) else N.const(
+            0.0 if K.is_array(self.kind(base.id)) else None)
+        code.append(N.assign(N.subscript(self.d(base.id), N.copy(target.slice), store=True),
+                             d, s))
+        return code
+
+    def stmt_Expr(self, s):
+        call = self.ctx.classify(s.value)
+        if call.kind == "special" and call.special == "list.append":
+            lst = call.receiver.id
+            if lst not in self.active:
+                return [s]
+            code = [s] + self.own(lst, s) if self.state(lst).state != SET else [s]
+            item = call.args[0]
+            code.append(N.expr_stmt(N.call(N.attribute(self.d(lst), "append"), [
+                self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s))
+            return code
+        if call.kind == "rule" and call.rule.mutates is not None and call.rule.linear:
+            return self.mutating_linear(call, s)
+        recv = call.receiver
+        if (call.kind == "dynamic" and recv is not None and s.value.func.attr == "append"
+                and len(s.value.args) == 1 and recv.id in self.active
+                and not isinstance(s.value.args[0], gast.Starred)):
+            # obj.append(v) where obj was not known to be a list
+            item = s.value.args[0]
+            self.tan[recv.id] = Tan(SET, True)
+            return [N.assign(self.d(recv.id), N.call(self.rt(H.append_tangent), [
+                N.copy(recv), self.maybe(recv), N.copy(item),
+                self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s)]
+        return [s]
+
+    def mutating_linear(self, call, s):
+        """``scatter_add(bx, i, g)``: the same change, made to the tangents."""
+        target = call.args[call.rule.mutates]
+        if not isinstance(target, gast.Name) or target.id not in self.active:
+            return [s]
+        live = [a for i, a in enumerate(call.args) if i in call.rule.linear and self.live(a)]
+        if not live:
+            return [s]
+        code = [s] + self.own(target.id, s)
+        code.append(N.expr_stmt(self.linear(None, call, code, s), s))
+        return code

@@ -1,0 +1,173 @@
+"""Forward mode for calls into user code (one ``call_jvp`` each, or a joint
+rule), special forms, nested functions, branches and loops."""
+import gast
+
+from runtime import helpers as H
+
+from . import kinds as K
+from . import nodes as N
+from .errors import UnsupportedSyntaxError, located
+from .steps import MAYBE, SET, ZERO, Tan, keywords, rule_fn_name
+
+
+class FlowTangents:
+    """Methods of :class:`forward.Forward` (a mixin: they use its state)."""
+
+    # ------------------------------------------------------------ calls into user code
+
+    def joint_call(self, var, value, call, s):
+        """``z, dz = call_jvp(f, spec, tangents, *args)``, or a joint rule."""
+        from runtime.dispatch import call_jvp
+        recv = call.receiver
+        if (recv is not None and value.func.attr == "pop" and not value.keywords
+                and not any(isinstance(a, gast.Starred) for a in value.args)):
+            # obj.pop() where obj was not known to be a list
+            target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
+                              store=True)
+            self.tan[var] = Tan(MAYBE)
+            return [N.assign(target, N.call(self.rt(H.pop_tangent), [
+                N.copy(recv), self.maybe(recv)] + [N.copy(a) for a in value.args]), s)]
+        if call.kind == "rule":
+            fn = N.name(self.externs.ref(call.rule.jvp_joint, rule_fn_name(
+                call.rule.jvp_joint, call.rule, "_jvp")))
+            tangents = N.tuple_([self.maybe(a) if isinstance(a, gast.Name) else N.const(None)
+                                 for a in call.args])
+            new = gast.Call(func=fn, args=[tangents] + [N.copy(a) for a in call.args],
+                            keywords=keywords(call))
+        else:
+            spec, targets = reverse_spec(self, value, call, s)
+            tangents = N.tuple_([self.maybe(t) for t in targets])
+            new = gast.Call(func=self.rt(call_jvp), args=[
+                N.copy(value.func), N.tuple_([N.const(x) for x in spec]), tangents] + [
+                N.copy(a) for a in value.args], keywords=N.copy(value.keywords))
+        target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
+                          store=True)
+        self.tan[var] = Tan(MAYBE if not K.numeric(self.kind(var)) else SET, False)
+        return [N.assign(target, new, s)]
+
+    def special_call(self, var, value, call, s):
+        """A primitive of generated code, or a nested gradient: one more
+        ``call_jvp``, of the wrapper that stands for the primitive."""
+        from runtime.dispatch import call_jvp
+        from .special import FORWARD
+        if not self.any_live(call, value):
+            self.tan[var] = Tan()
+            return [N.assign(var, value, s)]
+        if call.special not in FORWARD:
+            raise UnsupportedSyntaxError(
+                "%s: forward-mode differentiation of %s() is not supported; call it outside "
+                "the differentiated function" % (located(s, self.ctx.source), call.special))
+        wrapper, static = FORWARD[call.special]
+        static_args = [N.copy(a) for i, a in enumerate(value.args) if i in static]
+        dyn = [a for i, a in enumerate(value.args) if i not in static]
+        spec, tangents = [], []
+        for i, a in enumerate(dyn):
+            if isinstance(a, gast.Starred):
+                spec.append(("*", i, len(dyn)))
+                tangents.append(self.maybe(a.value))
+            else:
+                spec.append(i)
+                tangents.append(self.maybe(a) if isinstance(a, gast.Name) else N.const(None))
+        named = tuple(k.arg for k in value.keywords if k.arg is not None)
+        for k in value.keywords:
+            spec.append(k.arg if k.arg is not None else ("**", named))
+            tangents.append(self.maybe(k.value))
+        made = N.call(N.name(self.externs.ref(wrapper, wrapper.__name__)), static_args)
+        new = gast.Call(func=self.rt(call_jvp), args=[
+            made, N.tuple_([N.const(x) for x in spec]), N.tuple_(tangents)] + [
+            N.copy(a) for a in dyn], keywords=N.copy(value.keywords))
+        target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
+                          store=True)
+        self.tan[var] = Tan(MAYBE)
+        return [N.assign(target, new, s)]
+
+    def stmt_FunctionDef(self, s):
+        free = sorted(n for n in self.ctx.free_names(s) if self.live(N.name(n)))
+        if s.name not in self.active or not free:
+            self.tan[s.name] = Tan()
+            return [s]
+        names = N.tuple_([N.const(n) for n in free])
+        tangents = [self.maybe(N.name(n)) for n in free]
+        value = N.call(self.rt(H.make_struct), [names] + tangents)
+        return [s] + self.set(s.name, value, s, SET)
+
+    # ------------------------------------------------------------ control flow
+
+    def stmt_If(self, s):
+        start = self.snapshot()
+        body = self.block(s.body)
+        after_body = self.snapshot()
+        self.restore(start)
+        orelse = self.block(s.orelse)
+        after_else = self.snapshot()
+        merged = {}
+        for var in sorted(set(after_body) | set(after_else)):
+            a, b = after_body.get(var, Tan()), after_else.get(var, Tan())
+            if a.state == b.state:
+                merged[var] = Tan(a.state, a.owned and b.owned)
+                continue
+            for branch, t in ((body, a), (orelse, b)):
+                if t.state == ZERO:
+                    branch.append(N.assign(self.d(var), N.const(None), s))
+            merged[var] = Tan(MAYBE)
+        self.restore(merged)
+        return [N.if_(N.copy(s.test), body, orelse, s)]
+
+    def loop_body(self, body, like):
+        """Tangent code of a loop body whose tangent states agree across iterations."""
+        entry = self.snapshot()
+        start = entry
+        for _ in range(4):
+            counters, taken = dict(self.namer.counters), set(self.namer.taken)
+            self.restore(start)
+            self.block(N.copy(body))
+            end = self.snapshot()
+            self.namer.counters, self.namer.taken = counters, taken
+            weaker = dict(start)
+            for var, e in end.items():
+                st = weaker.get(var, Tan())
+                if e.state == ZERO or e == st:
+                    continue
+                if st.state == ZERO:
+                    numeric = self.kind(var) == K.SCALAR or (
+                        K.is_array(self.kind(var)) and var in self.defined)
+                    weaker[var] = Tan(SET if numeric and e.state == SET else MAYBE,
+                                      K.is_array(self.kind(var)))
+                elif e.state == MAYBE or st.state == MAYBE:
+                    weaker[var] = Tan(MAYBE)
+                else:
+                    weaker[var] = Tan(SET, st.owned and e.owned)
+            if weaker == start:
+                break
+            start = weaker
+        pre = []
+        for var, t in sorted(start.items()):
+            if entry.get(var, Tan()).state == ZERO and t.state != ZERO:
+                pre.append(N.assign(self.d(var), self.zero(var) if t.state == SET
+                                    else N.const(None), like))
+        self.restore(start)
+        code = self.block(body)
+        end = self.snapshot()
+        for var, t in start.items():
+            if t.state != ZERO and end.get(var, Tan()).state == ZERO:
+                code.append(N.assign(self.d(var), self.zero(var) if t.state == SET
+                                     else N.const(None), like))
+        self.restore(start)
+        return pre, code
+
+    def stmt_For(self, s):
+        pre, body = self.loop_body(s.body, s)
+        return pre + [N.for_(N.copy(s.target), N.copy(s.iter), body, s)]
+
+    def stmt_While(self, s):
+        pre, body = self.loop_body(s.body, s)
+        return pre + [N.located_as(gast.While(test=N.copy(s.test), body=body, orelse=[]), s)]
+
+
+def reverse_spec(fwd, value, call, s):
+    """The call spec of reverse mode, with liveness in place of activity."""
+    from .reverse import Reverse
+    shim = Reverse.__new__(Reverse)
+    shim.ctx = fwd.ctx
+    shim.active = {n for n in fwd.active if fwd.state(n).state != ZERO}
+    return Reverse.call_spec(shim, value, call, s)

@@ -1,0 +1,138 @@
+"""Reverse mode for calls: nested ``gradient`` (a Hessian-vector product),
+special forms, and calls into user code resolved at run time."""
+import gast
+
+from runtime import helpers as H
+
+from . import kinds as K
+from . import nodes as N
+from .errors import UnsupportedSyntaxError, located
+from .steps import ZERO, Step
+
+
+class CallAdjoints:
+    """Methods of :class:`reverse.Reverse` (a mixin: they use its state)."""
+
+    # ------------------------------------------------------------ nested derivatives
+
+    def nested_gradient(self, var, value, call, s, marker):
+        """``z = gradient(f, *xs)``: its adjoint is a Hessian-vector product.
+
+        The cotangent of the gradient is the direction of a forward sweep
+        over ``f``'s generated gradient code, with respect to ``f``'s inputs
+        *and its captured variables* (for closures over outer variables).
+        """
+        from runtime.dispatch import call_tangent
+        from runtime.transforms import FULL_GRAD
+        f, xs = value.args[0], value.args[1:]
+        starred = len(xs) == 1 and isinstance(xs[0], gast.Starred)
+        if (not starred and any(isinstance(x, gast.Starred) for x in xs)) or value.keywords:
+            raise UnsupportedSyntaxError(
+                "%s: a nested gradient must be called as gradient(f, x, y, ...) or "
+                "gradient(f, *xs)" % located(s, self.ctx.source))
+        primal = N.assign(var, value, s)
+
+        def rev():
+            code = []
+            if self.state(var).state != ZERO:
+                bz = self.b(var)
+                if starred:
+                    spec, tans = N.const((("*", 1, 2),)), N.tuple_([bz])
+                else:
+                    tans = N.tuple_([N.call(self.rt(H.item), [bz, N.const(i)])
+                                     for i in range(len(xs))])
+                    spec = N.tuple_([N.const(i + 1) for i in range(len(xs))])
+                hv = self.namer.fresh("_hv")
+                # only the tangent: the gradient's own value is not needed again
+                code.append(N.assign(hv, gast.Call(
+                    func=self.rt(call_tangent), args=[
+                        N.name(self.externs.ref(FULL_GRAD, "full_gradient")), spec, tans,
+                        N.copy(f)] + [N.copy(x) for x in xs], keywords=[]), s))
+
+                def part(index):            # None (a zero tangent) has no parts
+                    return N.call(self.rt(H.item), [N.name(hv), index])
+
+                targets = [(f, part(N.const(0)))]
+                if starred:
+                    rest = self.index(gast.Slice(lower=N.const(1), upper=None, step=None))
+                    targets.append((xs[0].value, part(rest)))
+                else:
+                    targets += [(x, part(N.const(i + 1))) for i, x in enumerate(xs)]
+                for atom, expr in targets:
+                    if self.is_active(atom):
+                        code += self.accumulate(atom.id, expr, False, maybe_none=True, like=s)
+            self.kill(var)
+            return code + [m.restore for m in marker]
+        return Step(marker + [primal], rev)
+
+    def special_call(self, var, value, call, s, marker):
+        if call.special == "grad" and not self.any_active(call, value):
+            return Step(marker + [N.assign(var, value, s)],
+                        lambda: [m.restore for m in marker])
+        advice = {"grad": "inside differentiated code call gradient(f, x) instead of "
+                          "grad(f)(x) when f depends on differentiated values"}.get(
+            call.special, "call it outside the differentiated function")
+        raise UnsupportedSyntaxError("%s: differentiating through %s() is not supported; %s"
+                                     % (located(s, self.ctx.source), call.special, advice))
+
+    # ------------------------------------------------------------ calls into user code
+
+    def call_spec(self, value, call, s):
+        """Which atoms of a call want gradients, encoded for ``call_fwd``."""
+        spec, targets = [], []
+        fn_atom = call.receiver if call.receiver is not None else value.func
+        if isinstance(fn_atom, gast.Name) and self.is_active(fn_atom):
+            spec.append("fn")
+            targets.append(fn_atom)
+        stars = [i for i, a in enumerate(value.args) if isinstance(a, gast.Starred)]
+        doubles = [k for k in value.keywords if k.arg is None]
+        n = len(value.args)
+        for i, a in enumerate(value.args):
+            atom = a.value if isinstance(a, gast.Starred) else a
+            if not self.is_active(atom):
+                continue
+            if len(stars) > 1:
+                raise UnsupportedSyntaxError(
+                    "%s: a call with several *sequences and differentiated arguments is not "
+                    "supported; build one sequence and pass *it" % located(s, self.ctx.source))
+            if isinstance(a, gast.Starred):
+                spec.append(("*", i, n))
+            else:
+                spec.append(i - n if stars and i > stars[0] else i)
+            targets.append(atom)
+        named = tuple(k.arg for k in value.keywords if k.arg is not None)
+        for k in value.keywords:
+            if not self.is_active(k.value):
+                continue
+            if k.arg is None and len(doubles) > 1:
+                raise UnsupportedSyntaxError(
+                    "%s: a call with several **mappings and differentiated arguments is not "
+                    "supported; merge them into one dict" % located(s, self.ctx.source))
+            spec.append(k.arg if k.arg is not None else ("**", named))
+            targets.append(k.value)
+        return spec, targets
+
+    def dynamic_call(self, var, value, call, s, loops, marker):
+        from runtime.dispatch import call_bwd, call_fwd
+        spec, targets = self.call_spec(value, call, s)
+        res = self.namer.fresh("_res")
+        args = [N.copy(value.func), N.tuple_([N.const(x) for x in spec])] + \
+            [N.copy(a) for a in value.args]
+        fwd_call = gast.Call(func=self.rt(call_fwd), args=args,
+                             keywords=N.copy(value.keywords))
+        res_marker = self.save(res, loops, s)
+        target = N.tuple_([N.name(var, store=True), N.name(res, store=True)], store=True)
+        fwd = marker + res_marker + [N.assign(target, fwd_call, s)]
+        def rev():
+            code = []
+            if self.state(var).state != ZERO:
+                grads = self.namer.fresh("_g")
+                code.append(N.assign(grads, N.call(self.rt(call_bwd),
+                                                   [res, self.b(var)]), s))
+                for i, atom in enumerate(targets):
+                    expr = N.subscript(grads, N.const(i))
+                    known = K.numeric(self.kind(atom.id))
+                    code += self.accumulate(atom.id, expr, False, maybe_none=not known, like=s)
+            self.kill(var)
+            return code + [m.restore for m in res_marker] + [m.restore for m in marker]
+        return Step(fwd, rev)

@@ -1,0 +1,112 @@
+"""What the reverse transform tracks: adjoint states, steps, and small
+helpers shared by :mod:`reverse` and its parts."""
+import operator
+
+import gast
+
+from . import kinds as K
+from . import nodes as N
+from .tape import Save
+
+ZERO, SET, MAYBE = "zero", "set", "maybe"
+
+BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
+          gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+
+
+class Adj:
+    """The static state of one adjoint (or, in forward mode, tangent)."""
+
+    __slots__ = ("state", "owned")
+
+    def __init__(self, state=ZERO, owned=False):
+        self.state = state
+        self.owned = owned
+
+    def __eq__(self, other):
+        return self.state == other.state and self.owned == other.owned
+
+    def __repr__(self):
+        return "Adj(%s%s)" % (self.state, ", owned" if self.owned else "")
+
+
+Tan = Adj                 # a tangent's state, in forward mode
+
+
+class Step:
+    """One primal statement: its forward code and a maker of its adjoint."""
+
+    __slots__ = ("fwd", "rev")
+
+    def __init__(self, fwd, rev=None):
+        self.fwd = fwd
+        self.rev = rev or (lambda: [])
+
+
+class Result:
+    """What the reverse transform produced for one function."""
+
+    def __init__(self, fwd, rev, output, seed, grads):
+        self.fwd = fwd            # primal statements (markers resolved)
+        self.rev = rev            # adjoint statements
+        self.output = output      # the atom the function returns
+        self.seed = seed          # statements that seed the output's adjoint
+        self.grads = grads        # one expression per differentiated input
+
+
+def deposit_fn():
+    from runtime.implicit import deposit
+    return deposit
+
+
+def rule_fn_name(fn, rule, suffix="_vjp"):
+    """A readable name for a rule function bound into generated code."""
+    name = getattr(fn, "__name__", "<lambda>")
+    if name != "<lambda>":
+        return name
+    base = rule.name.split(".")[-1] if rule is not None else "rule"
+    return base + suffix
+
+
+def keywords(call):
+    """A classified call's keywords as gast keywords (copied)."""
+    return [gast.keyword(arg=k, value=N.copy(v)) for k, v in call.keywords.items()]
+
+
+def fresh(expr):
+    """True if ``expr`` always allocates a new value (safe to own)."""
+    return isinstance(expr, (gast.BinOp, gast.UnaryOp))
+
+
+def basic_index(index, kinds):
+    elts = index.elts if isinstance(index, gast.Tuple) else [index]
+    for e in elts:
+        if isinstance(e, gast.Slice):
+            continue
+        if isinstance(e, gast.Constant) and (e.value is None or e.value is Ellipsis
+                                             or isinstance(e.value, int)):
+            continue
+        if isinstance(e, gast.Name) and kinds.get(e.id) == K.SCALAR:
+            continue
+        return False
+    return True
+
+
+def saves(stmts):
+    for s in stmts:
+        if isinstance(s, Save):
+            yield s
+        elif isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from saves(s.body)
+            yield from saves(s.orelse)
+
+
+def has_break(stmts):
+    for s in stmts:
+        if isinstance(s, gast.Break):
+            return True
+        if isinstance(s, gast.If) and (has_break(s.body) or has_break(s.orelse)):
+            return True
+    return False
