@@ -67,11 +67,20 @@ class DataTangents:
         if not self.live(value) and not self.live(base):
             return [s]
         code = [s] + self.own(base.id, s)
-        d = self.tangent(value, code, s) if self.live(value) else N.const(
-            0.0 if K.is_array(self.kind(base.id)) else None)
+        d = self.tangent(value, code, s) if self.live(value) else self.zero_entry(base.id)
         code.append(N.assign(N.subscript(self.d(base.id), N.copy(target.slice), store=True),
                              d, s))
         return code
+
+    def zero_entry(self, var):
+        """What a constant stored into ``var`` puts into its tangent."""
+        kind = self.kind(var)
+        if K.is_array(kind):
+            return N.const(0.0)
+        if kind.tag in ("list", "dict", "tuple"):
+            return N.const(None)
+        # not known statically: an array needs 0.0 (None would become NaN)
+        return N.call(self.rt(H.zero_entry), [N.name(self.d(var))])
 
     def stmt_Expr(self, s):
         call = self.ctx.classify(s.value)

@@ -364,6 +364,12 @@ def to_float(g):
     return float(g)
 
 
+def zero_entry(d):
+    """The zero to store into the tangent ``d`` of a container: 0.0 in an
+    array, None (the structural zero) in a list or dict."""
+    return 0.0 if hasattr(d, "shape") else None
+
+
 def clear_item(g, idx):
     """``g`` with the gradient at ``idx`` removed (the target was overwritten)."""
     if g is None:

@@ -288,6 +288,27 @@ def tie_weights(a, ans, axis, keepdims, where=True):
     return w
 
 
+def extreme_grad(g, a, ans, axis, keepdims, where=True, initial=None):
+    """The gradient of a max/min reduction: ``g`` shared equally among the
+    elements that attain it.  One fused helper, because on a loss-sized
+    array every extra NumPy call costs about a microsecond."""
+    if axis is not None and not keepdims:
+        kept = kept_shape(xp.shape(a), axis)
+        g, ans = xp.reshape(g, kept), xp.reshape(ans, kept)
+    hit = a == ans
+    if where is not True:
+        hit &= where
+    count = xp.add.reduce(hit, axis=axis, keepdims=True)
+    if where is not True or initial is not None:
+        count = xp.maximum(count, 1)  # a masked slice, or a larger ``initial``: no winner
+    out = hit * (g / count)
+    dtype = a.dtype if a.dtype.kind in "fc" else out.dtype
+    return out if out.dtype == dtype else out.astype(dtype)
+
+
+def_linear(extreme_grad, out=like_arg(1))
+defvjp(extreme_grad, lambda h, ans, g, a, m, axis, keepdims, where=True, initial=None:
+       xp.sum(h * tie_weights(a, m, axis, keepdims, where), axis=axis, keepdims=keepdims))
 nondifferentiable(reduced_size, out=SCALAR)
 nondifferentiable(tie_weights, out=like_arg(0))
 nondifferentiable(kept_shape, out="const")
@@ -305,7 +326,7 @@ for _mean in (numpy.mean, numpy.ndarray.mean):
 for _extreme in (numpy.max, numpy.min, numpy.amax, numpy.amin, numpy.ndarray.max,
                  numpy.ndarray.min):
     defvjp(_extreme, lambda g, ans, a, axis=None, out=None, keepdims=False, initial=None,
-           where=True: sum_grad(g, a, axis, keepdims) * tie_weights(a, ans, axis, keepdims, where),
+           where=True: extreme_grad(g, a, ans, axis, keepdims, where, initial),
            out=reduction_kind(1, 3))
     defjvp(_extreme, lambda d, ans, a, axis=None, out=None, keepdims=False, initial=None,
            where=True: xp.sum(d * tie_weights(a, ans, axis, keepdims, where), axis=axis,
@@ -451,6 +472,9 @@ def_linear(numpy.flip)
 for _copy in (numpy.copy, numpy.ndarray.copy):
     defvjp(_copy, lambda g, ans, a, order="K", subok=False: g, out=SAME)
     def_linear(_copy)
+# NumPy scalars are immutable: their copy is the identity (its tangent may be a float).
+defvjp(numpy.generic.copy, lambda g, ans, a, *rest: g, out=SCALAR)
+defjvp(numpy.generic.copy, lambda d, ans, a, *rest: d)
 
 
 def _shapes_and_axis(arrays, axis, how):

@@ -52,6 +52,7 @@ defvjp(H.attr_tangent, lambda h, ans, t, x, name: H.add_attr(None, x, name, h))
 defvjp(H.field, lambda h, ans, g, name: H.add_field(None, name, h))
 def_linear(H.clear_item, none_ok=True, may_be_none=True, out=_like(0))
 defvjp(H.clear_item, lambda h, ans, g, idx: H.clear_item(h, idx))
+nondifferentiable(H.zero_entry, out="const")
 def_linear(H.nz, none_ok=True)
 defvjp(H.nz, lambda h, ans, g, x: h)
 def_linear(H.sequence_vjp, none_ok=True, may_be_none=True)
@@ -72,7 +73,7 @@ defvjp(H.sequence_grad, lambda h, ans, g, x: H.sequence_grad(h, x))
 
 # ---------------------------------------------------------------- broadcasting
 
-def_linear(H.unbroadcast)
+def_linear(H.unbroadcast, out=_like(1))   # the result has the shape of x
 defvjp(H.unbroadcast, lambda h, ans, g, x: H.broadcast_like(h, g))
 def_linear(H.unbroadcast_scalar)
 def_linear(H.broadcast_like)

@@ -92,9 +92,17 @@ def matrix_row_updates(x):
     return np.sum(m ** 2)
 
 
+def rebind_then_store_in_loop(x):
+    h = x.copy()
+    for t in range(2):
+        h = np.tanh(h)
+        h[0] = h[0] * 0.5       # its adjoint stores a constant into an array
+    return np.sum(h * h)
+
+
 CASES = [fill_in_loop, slice_store, item_add_in_place, augmented_on_array,
          augmented_on_argument, copy_then_mutate, overwrite_after_read, list_append,
-         list_setitem, dict_setitem, list_pop, matrix_row_updates]
+         list_setitem, dict_setitem, list_pop, matrix_row_updates, rebind_then_store_in_loop]
 
 
 @pytest.mark.parametrize("fn", CASES, ids=lambda f: f.__name__)

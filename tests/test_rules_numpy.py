@@ -62,7 +62,7 @@ def _moved(args, i, d, t):
     if isinstance(args[i], tuple):
         new[i] = tuple(new[i])
     elif isinstance(args[i], float):
-        new[i] = float(new[i])
+        new[i] = type(args[i])(new[i])    # a NumPy scalar stays one
     return new
 
 
@@ -552,6 +552,7 @@ RULES = [
     (np.expand_dims, (X, (0, 2)), {}, (0,)), (np.broadcast_to, (V3, (2, 3)), {}, (0,)),
     (np.flip, (X,), {}, (0,)), (np.flip, (T,), {"axis": (0, 2)}, (0,)),
     (np.copy, (X,), {}, (0,)), (np.ndarray.copy, (X,), {}, (0,)),
+    (np.generic.copy, (X[0, 1],), {}, (0,)),
     (np.ndarray.astype, (X, float), {}, (0,)), (np.ndarray.astype, (X, int), {}, (0,)),
     (np.asarray, (X,), {}, (0,)), (np.asarray, ([V3, 2 * V3],), {}, (0,)),
     (np.array, ([0.5, V2[0], 2.0],), {}, (0,)), (np.array, ((X, Y),), {}, (0,)),
@@ -573,6 +574,11 @@ HELPER_RULES = [
     (R.prod_others, (ZZ, 1), {}, (0,)), (R.prod_others, (X, None), {}, (0,)),
     (R.prod_pairs, (V3, V3 + 1, None), {}, (0,)), (R.prod_pairs, (X, Z, 0), {}, (0,)),
     (R.sum_grad, (V2, X, 1, False, MASK), {}, (0,)),
+    (R.extreme_grad, (V3, X, np.max(X, axis=0), 0, False), {}, (0,)),
+    (R.extreme_grad, (1.5, X, np.min(X), None, False), {}, (0,)),
+    (R.extreme_grad, (V2[:, None], X, np.max(X, axis=1, keepdims=True), 1, True), {}, (0,)),
+    (R.extreme_grad, (V2, X, np.max(X, axis=1, where=MASK, initial=-9.0), 1, False, MASK, -9.0),
+     {}, (0,)),
     (R.prod_others, (Z, None, None, MASK), {}, (0,)),
     (R.prod_pairs, (X, Z, 1, 2.0, MASK), {}, (0,)),
     (R.cumsum_vjp, (V3 * 0 + X.ravel()[:3], V3, None), {}, (0,)),
@@ -636,3 +642,11 @@ def test_every_rule_of_the_module_is_tested():
     assert not missing, sorted(registry.qualified_name(f) for f in missing)
     no_forward = [registry.lookup(f).name for f in mine if not has_forward_rules(f)]
     assert not no_forward, no_forward
+
+
+@pytest.mark.parametrize("reduce", [lambda a: np.max(a), lambda a: np.sum(np.min(a, axis=1)),
+                                    lambda a: np.sum(a.max(0, keepdims=True) * 2.0)])
+def test_max_gradient_keeps_float32(reduce):
+    """A Python-float seed must not promote the gradient of a float32 array."""
+    g, = _grad(reduce, X.astype(np.float32))
+    assert g.dtype == np.float32
