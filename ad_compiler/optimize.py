@@ -20,6 +20,7 @@ import gast
 
 from . import nodes as N
 from .cse import cse
+from .hoist import hoist_products
 from .simplify import Simplify
 
 _PURE_HELPERS = frozenset(["len", "range", "min", "max", "float", "int", "abs", "sum",
@@ -35,6 +36,14 @@ def optimize(fdef, ctx):
     opt = Optimizer(fdef, ctx)
     opt.new_pass()
     cse(fdef, opt)              # once: later passes only remove and fold
+    _fixpoint(fdef, opt)
+    opt.new_pass()
+    if hoist_products(fdef, opt):
+        _fixpoint(fdef, opt)
+    return fdef
+
+
+def _fixpoint(fdef, opt):
     for _ in range(8):
         changed = opt.constants()
         for step in (opt.copies, opt.fold, opt.merge_accumulations, opt.round_trips, opt.dce):
@@ -42,7 +51,6 @@ def optimize(fdef, ctx):
             changed = step(fdef.body) or changed
         if not changed:
             break
-    return fdef
 
 
 class Facts:

@@ -114,3 +114,78 @@ def test_hvp_of_a_closure_does_not_differentiate_captured_data():
     data = np.array([1.0, 2.0, 3.0])
     h = hvp(lambda w: np.sum((data * w) ** 2), np.ones(3), np.array([1.0, 0.0, 0.0]))
     np.testing.assert_allclose(h, [2.0, 0.0, 0.0])
+
+
+# ---------------------------------------------------------------- hoisted weight products
+
+def rnn(Wx, Wh, xs, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ Wx + h @ Wh)
+    return np.sum(h * h)
+
+
+def rnn_in_place(Wx, Wh, xs, h0):
+    h = h0.copy()
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ Wx + h @ Wh)
+        h[0] = h[0] * 0.5              # an array written in place: no hoisting
+    return np.sum(h * h)
+
+
+def rnn_nested(Wx, Wh, xs, h0):
+    h = h0
+    for k in range(2):
+        for t in range(xs.shape[0]):
+            h = np.tanh(xs[t] @ Wx + h @ Wh)
+    return np.sum(h)
+
+
+def rnn_reads_gradient(Wx, Wh, xs, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ Wx + h @ Wh) + np.sum(Wh) * 0.1
+    return np.sum(h * h)
+
+
+_rng = np.random.RandomState(3)
+RNN_ARGS = (_rng.randn(3, 4) * 0.5, _rng.randn(4, 4) * 0.5, _rng.randn(5, 2, 3),
+            _rng.randn(2, 4))
+
+
+def loop_lines(text):
+    """Code lines inside the adjoint sweep's loop."""
+    lines = text.splitlines()
+    start = [i for i, line in enumerate(lines) if "[::-1]" in line][-1]
+    depth = len(lines[start]) - len(lines[start].lstrip())
+    body = []
+    for line in lines[start + 1:]:
+        if len(line) - len(line.lstrip()) <= depth:
+            break
+        body.append(line)
+    return [line for line in body if not line.strip().startswith("#")]
+
+
+def test_weight_products_leave_the_reverse_loop():
+    text = adjoint_source(rnn, *RNN_ARGS)
+    assert not any(".T @" in line for line in loop_lines(text)), text
+    assert count(text, "np.concatenate(") == 4, text
+    check_grads(rnn, *RNN_ARGS, order=2)
+
+
+@pytest.mark.parametrize("fn", [rnn, rnn_in_place, rnn_nested, rnn_reads_gradient])
+@pytest.mark.parametrize("h0", [RNN_ARGS[3], RNN_ARGS[3][0]], ids=["batch", "broadcast-h0"])
+def test_hoisted_products_are_the_same_sum(fn, h0):
+    check_grads(fn, *RNN_ARGS[:3], h0, order=2)
+
+
+def test_an_empty_loop_adds_nothing():
+    args = RNN_ARGS[:2] + (RNN_ARGS[2][:0], RNN_ARGS[3])
+    gWx, gWh, _, gh0 = gradient(rnn, *args)
+    assert not gWx.any() and not gWh.any()
+    np.testing.assert_allclose(gh0, 2 * RNN_ARGS[3])
+
+
+def test_no_hoisting_past_in_place_writes():
+    text = adjoint_source(rnn_in_place, *RNN_ARGS)
+    assert count(text, "np.concatenate(") == 0, text
