@@ -296,12 +296,13 @@ def extreme_grad(g, a, ans, axis, keepdims, where=True, initial=None):
         kept = kept_shape(xp.shape(a), axis)
         g, ans = xp.reshape(g, kept), xp.reshape(ans, kept)
     hit = a == ans
-    if where is not True:
-        hit &= where
-    count = xp.add.reduce(hit, axis=axis, keepdims=True)
-    if where is not True or initial is not None:
-        count = xp.maximum(count, 1)  # a masked slice, or a larger ``initial``: no winner
-    out = hit * (g / count)
+    if where is True and initial is None and xp.count_nonzero(hit) == xp.size(ans):
+        out = hit * g                 # one winner per slice (the usual case): no sharing
+    else:
+        if where is not True:
+            hit &= where
+        # max(., 1): a masked slice, a larger ``initial``, or a NaN has no winner
+        out = hit * (g / xp.maximum(xp.add.reduce(hit, axis=axis, keepdims=True), 1))
     dtype = a.dtype if a.dtype.kind in "fc" else out.dtype
     return out if out.dtype == dtype else out.astype(dtype)
 
