@@ -25,37 +25,22 @@ from .errors import ADError, NoAdjointError, UnsupportedSyntaxError, located
 from .inline import preferred_name, inlinable, instantiate
 from .forward_data import DataTangents
 from .forward_flow import FlowTangents
-from .steps import BINOPS, MAYBE, SET, UNARYOPS, ZERO, Tan, fresh, keywords, rule_fn_name
+from .steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan, fresh, keywords,
+                    rule_fn_name)
 
-class Forward(DataTangents, FlowTangents):
+class Forward(Sweep, DataTangents, FlowTangents):
+    prefix = "d"
+
     def __init__(self, ctx, fn):
-        self.ctx = ctx
-        self.namer = ctx.namer
-        self.externs = ctx.externs
-        self.kinds = ctx.kinds
-        self.active = ctx.active
+        super().__init__(ctx)
         self.tan = {}
         self.full_lists = _lists_of_tangents(ctx, fn.body)
         self.defined = set(ctx.inputs)      # variables assigned so far, in program order
 
     # ------------------------------------------------------------ helpers
 
-    def rt(self, fn, name=None):
-        return N.name(self.externs.ref(fn, name or fn.__name__))
-
     def d(self, var):
         return self.namer.tangent(var)
-
-    def kind(self, var):
-        return self.kinds.get(var, K.OTHER)
-
-    def kind_of_name(self, name):
-        if name in self.kinds:
-            return self.kinds[name]
-        for (p, v), n in self.namer.derived.items():
-            if p == "d" and n == name:
-                return self.kinds.get(v)
-        return None
 
     def state(self, var):
         return self.tan.setdefault(var, Tan())

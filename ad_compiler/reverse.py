@@ -27,41 +27,23 @@ from .inline import inlinable, instantiate
 from .reverse_calls import CallAdjoints
 from .reverse_data import DataAdjoints
 from .reverse_flow import FlowAdjoints
-from .steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step, deposit_fn,
-                    fresh, rule_fn_name)
+from .steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step, Sweep,
+                    deposit_fn, fresh, rule_fn_name)
 
 
-class Reverse(DataAdjoints, CallAdjoints, FlowAdjoints):
+class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
+    prefix = "b"
+
     def __init__(self, ctx):
-        self.ctx = ctx
-        self.namer = ctx.namer
-        self.externs = ctx.externs
-        self.kinds = ctx.kinds
-        self.active = ctx.active
+        super().__init__(ctx)
         self.adj = {}
         self.assigned = set(ctx.inputs)
         self.inplace = ctx.options.inplace
 
     # ------------------------------------------------------------ helpers
 
-    def rt(self, fn, name=None):
-        return N.name(self.externs.ref(fn, name or fn.__name__))
-
     def b(self, var):
         return self.namer.adjoint(var)
-
-    def kind(self, var):
-        return self.kinds.get(var, K.OTHER)
-
-    def kind_of_name(self, name):
-        """Kinds for names in generated expressions (adjoints share primal kinds)."""
-        if name in self.kinds:
-            return self.kinds[name]
-        return self._adjoint_kinds().get(name)
-
-    def _adjoint_kinds(self):
-        return {self.namer.derived[("b", v)]: k for v, k in self.kinds.items()
-                if ("b", v) in self.namer.derived}
 
     def state(self, var):
         return self.adj.setdefault(var, Adj())

@@ -16,6 +16,34 @@ BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mu
 UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
 
 
+class Sweep:
+    """What the reverse and forward transforms share: the compilation
+    context, and kinds for generated names (a derivative has its primal's)."""
+
+    prefix = None               # "b" for adjoints, "d" for tangents
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.namer = ctx.namer
+        self.externs = ctx.externs
+        self.kinds = ctx.kinds
+        self.active = ctx.active
+
+    def rt(self, fn, name=None):
+        return N.name(self.externs.ref(fn, name or fn.__name__))
+
+    def kind(self, var):
+        return self.kinds.get(var, K.OTHER)
+
+    def kind_of_name(self, name):
+        if name in self.kinds:
+            return self.kinds[name]
+        for (p, v), n in self.namer.derived.items():
+            if p == self.prefix and n == name:
+                return self.kinds.get(v)
+        return None
+
+
 class Adj:
     """The static state of one adjoint (or, in forward mode, tangent)."""
 
