@@ -33,7 +33,6 @@ class Forward(Sweep, DataTangents, FlowTangents):
 
     def __init__(self, ctx, fn):
         super().__init__(ctx)
-        self.tan = {}
         self.full_lists = _lists_of_tangents(ctx, fn.body)
         self.defined = set(ctx.inputs)      # variables assigned so far, in program order
 
@@ -41,15 +40,6 @@ class Forward(Sweep, DataTangents, FlowTangents):
 
     def d(self, var):
         return self.namer.tangent(var)
-
-    def state(self, var):
-        return self.tan.setdefault(var, Tan())
-
-    def snapshot(self):
-        return {v: Tan(t.state, t.owned) for v, t in self.tan.items()}
-
-    def restore(self, snap):
-        self.tan = {v: Tan(t.state, t.owned) for v, t in snap.items()}
 
     def live(self, atom):
         """True if ``atom`` has a (possibly) nonzero tangent."""
@@ -87,7 +77,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
         return N.name(self.d(atom.id)) if self.live(atom) else N.const(None)
 
     def set(self, var, expr, like, state=SET, owned=False):
-        self.tan[var] = Tan(state, owned)
+        self.states[var] = Tan(state, owned)
         return [N.assign(self.d(var), expr, like)]
 
     def own(self, var, like):
@@ -95,7 +85,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
         t = self.state(var)
         if self.kind(var).tag in ("list", "dict", "other"):
             # containers: a fresh list/dict of item tangents (None for zero)
-            self.tan[var] = Tan(SET, True)
+            self.states[var] = Tan(SET, True)
             if t.state == SET and t.owned:
                 return []
             d = self.d(var) if t.state != ZERO else None
@@ -108,7 +98,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
                     N.binop(gast.List(elts=[N.const(None)], ctx=gast.Load()), gast.Mult(),
                             N.call(self.rt(len, "len"), [var]))]) if k == K.LIST else \
                 N.call(self.rt(H.zeros_like), [var])
-            self.tan[var] = Tan(SET, True)
+            self.states[var] = Tan(SET, True)
             return [N.assign(self.d(var), value, like)]
         code = []
         if t.state == MAYBE:
@@ -118,7 +108,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
             value = N.call(copier) if copier is not None else \
                 N.call(N.name(self.externs.ref(list, "list")), [self.d(var)])
             code.append(N.assign(self.d(var), value, like))
-        self.tan[var] = Tan(SET, True)
+        self.states[var] = Tan(SET, True)
         return code
 
     # ------------------------------------------------------------ statements
@@ -149,7 +139,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
     def assign(self, var, value, s):
         self.defined.add(var)
         if var not in self.active:
-            self.tan[var] = Tan()
+            self.states[var] = Tan()
             return [s]
         if isinstance(value, gast.Call):
             call = self.ctx.classify(value)
@@ -161,7 +151,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
         code = [s]
         expr, state, owned = self.tangent_of(var, value, code, s)
         if expr is None:
-            self.tan[var] = Tan()
+            self.states[var] = Tan()
             return code
         return code + self.set(var, expr, s, state, owned)
 
@@ -359,7 +349,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
         ``return out, dout``."""
         for var in self.ctx.wrt:
             numeric = K.numeric(self.kind(var))
-            self.tan[var] = Tan(SET if numeric else MAYBE, False)
+            self.states[var] = Tan(SET if numeric else MAYBE, False)
         body = self.block(fn.body[:-1])
         ret = fn.body[-1]
         out = ret.value

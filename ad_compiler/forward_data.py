@@ -101,7 +101,7 @@ class DataTangents:
                 and not isinstance(s.value.args[0], gast.Starred)):
             # obj.append(v) where obj was not known to be a list
             item = s.value.args[0]
-            self.tan[recv.id] = Tan(SET, True)
+            self.states[recv.id] = Tan(SET, True)
             return [N.assign(self.d(recv.id), N.call(self.rt(H.append_tangent), [
                 N.copy(recv), self.maybe(recv), N.copy(item),
                 self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s)]

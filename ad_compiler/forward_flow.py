@@ -24,7 +24,7 @@ class FlowTangents:
             # obj.pop() where obj was not known to be a list
             target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
                               store=True)
-            self.tan[var] = Tan(MAYBE)
+            self.states[var] = Tan(MAYBE)
             return [N.assign(target, N.call(self.rt(H.pop_tangent), [
                 N.copy(recv), self.maybe(recv)] + [N.copy(a) for a in value.args]), s)]
         if call.kind == "rule":
@@ -42,7 +42,7 @@ class FlowTangents:
                 N.copy(a) for a in value.args], keywords=N.copy(value.keywords))
         target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
                           store=True)
-        self.tan[var] = Tan(MAYBE if not K.numeric(self.kind(var)) else SET, False)
+        self.states[var] = Tan(MAYBE if not K.numeric(self.kind(var)) else SET, False)
         return [N.assign(target, new, s)]
 
     def special_call(self, var, value, call, s):
@@ -51,7 +51,7 @@ class FlowTangents:
         from runtime.dispatch import call_jvp
         from .special import FORWARD
         if not self.any_live(call, value):
-            self.tan[var] = Tan()
+            self.states[var] = Tan()
             return [N.assign(var, value, s)]
         if call.special not in FORWARD:
             raise UnsupportedSyntaxError(
@@ -78,13 +78,13 @@ class FlowTangents:
             N.copy(a) for a in dyn], keywords=N.copy(value.keywords))
         target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
                           store=True)
-        self.tan[var] = Tan(MAYBE)
+        self.states[var] = Tan(MAYBE)
         return [N.assign(target, new, s)]
 
     def stmt_FunctionDef(self, s):
         free = sorted(n for n in self.ctx.free_names(s) if self.live(N.name(n)))
         if s.name not in self.active or not free:
-            self.tan[s.name] = Tan()
+            self.states[s.name] = Tan()
             return [s]
         names = N.tuple_([N.const(n) for n in free])
         tangents = [self.maybe(N.name(n)) for n in free]
@@ -97,7 +97,7 @@ class FlowTangents:
         start = self.snapshot()
         body = self.block(s.body)
         after_body = self.snapshot()
-        self.restore(start)
+        self.restore_state(start)
         orelse = self.block(s.orelse)
         after_else = self.snapshot()
         merged = {}
@@ -110,7 +110,7 @@ class FlowTangents:
                 if t.state == ZERO:
                     branch.append(N.assign(self.d(var), N.const(None), s))
             merged[var] = Tan(MAYBE)
-        self.restore(merged)
+        self.restore_state(merged)
         return [N.if_(N.copy(s.test), body, orelse, s)]
 
     def loop_body(self, body, like):
@@ -119,7 +119,7 @@ class FlowTangents:
         start = entry
         for _ in range(4):
             counters, taken = dict(self.namer.counters), set(self.namer.taken)
-            self.restore(start)
+            self.restore_state(start)
             self.block(N.copy(body))
             end = self.snapshot()
             self.namer.counters, self.namer.taken = counters, taken
@@ -145,14 +145,14 @@ class FlowTangents:
             if entry.get(var, Tan()).state == ZERO and t.state != ZERO:
                 pre.append(N.assign(self.d(var), self.zero(var) if t.state == SET
                                     else N.const(None), like))
-        self.restore(start)
+        self.restore_state(start)
         code = self.block(body)
         end = self.snapshot()
         for var, t in start.items():
             if t.state != ZERO and end.get(var, Tan()).state == ZERO:
                 code.append(N.assign(self.d(var), self.zero(var) if t.state == SET
                                      else N.const(None), like))
-        self.restore(start)
+        self.restore_state(start)
         return pre, code
 
     def stmt_For(self, s):

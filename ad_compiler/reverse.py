@@ -36,7 +36,6 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.adj = {}
         self.assigned = set(ctx.inputs)
         self.inplace = ctx.options.inplace
 
@@ -44,15 +43,6 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
 
     def b(self, var):
         return self.namer.adjoint(var)
-
-    def state(self, var):
-        return self.adj.setdefault(var, Adj())
-
-    def snapshot(self):
-        return {v: Adj(a.state, a.owned) for v, a in self.adj.items()}
-
-    def restore_state(self, snap):
-        self.adj = {v: Adj(a.state, a.owned) for v, a in snap.items()}
 
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.active
@@ -120,7 +110,7 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
         return N.index_value(index, self.externs.ref(slice, "slice"))
 
     def kill(self, var):
-        self.adj[var] = Adj()
+        self.states[var] = Adj()
 
     # ------------------------------------------------------------ statements
 

@@ -29,8 +29,19 @@ class Sweep:
         self.kinds = ctx.kinds
         self.active = ctx.active
 
+        self.states = {}        # variable -> Adj: is its derivative zero, set, maybe None
+
     def rt(self, fn, name=None):
         return N.name(self.externs.ref(fn, name or fn.__name__))
+
+    def state(self, var):
+        return self.states.setdefault(var, Adj())
+
+    def snapshot(self):
+        return {v: Adj(a.state, a.owned) for v, a in self.states.items()}
+
+    def restore_state(self, snap):
+        self.states = {v: Adj(a.state, a.owned) for v, a in snap.items()}
 
     def kind(self, var):
         return self.kinds.get(var, K.OTHER)
