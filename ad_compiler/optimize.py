@@ -21,6 +21,7 @@ import gast
 from . import nodes as N
 from .cse import cse
 from .hoist import hoist_products
+from .residuals import shape_residuals
 from .simplify import Simplify
 
 _PURE_HELPERS = frozenset(["len", "range", "min", "max", "float", "int", "abs", "sum",
@@ -40,6 +41,8 @@ def optimize(fdef, ctx):
     opt.new_pass()
     if hoist_products(fdef, opt):
         _fixpoint(fdef, opt)
+    opt.new_pass()
+    shape_residuals(fdef, opt)        # last: it rebinds names the passes assume fixed
     return fdef
 
 

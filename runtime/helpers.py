@@ -89,6 +89,15 @@ def _sum_to_shape(g, shape):
 SMALL = 4096      # below this many elements, a materialised broadcast is cheaper
 
 
+def shape_only(x):
+    """A stand-in for ``x`` once the adjoint needs only its shape and dtype:
+    a view of one element broadcast to ``x``'s shape, so the buffer itself
+    can be freed early.  Small arrays and non-arrays are kept as they are."""
+    if type(x) is np.ndarray and x.size > SMALL:
+        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    return x
+
+
 def spread(g, x):
     """``g`` broadcast to the shape of ``x``, in ``x``'s float dtype.
 

@@ -189,3 +189,43 @@ def test_an_empty_loop_adds_nothing():
 def test_no_hoisting_past_in_place_writes():
     text = adjoint_source(rnn_in_place, *RNN_ARGS)
     assert count(text, "np.concatenate(") == 0, text
+
+
+# ---------------------------------------------------------------- shape-only residuals
+
+def wide_layer(W, b, x):
+    a = x @ W                        # big, and the adjoint needs only its shape
+    return np.sum(np.tanh(a + b) ** 2)
+
+
+def test_values_needed_only_for_their_shape_are_freed_early():
+    rng = np.random.RandomState(0)
+    args = (rng.randn(70, 80) * 0.1, rng.randn(80), rng.randn(64, 70))
+    text = adjoint_source(wide_layer, *args)
+    assert count(text, "a = shape_only(a)") == 1, text
+    check_grads(wide_layer, *args, order=2)
+    b_row = rng.randn(1, 80)                 # a broadcast the other way round
+    check_grads(wide_layer, args[0], b_row, args[2][:1], order=2)
+
+
+def wide_closure(W, b, x):
+    a = x @ W
+    act = lambda: np.tanh(a + b)     # noqa: E731  (reads a when called)
+    return np.sum(act() ** 2)
+
+
+def test_closures_keep_the_values_they_read():
+    rng = np.random.RandomState(1)
+    args = (rng.randn(70, 80) * 0.1, rng.randn(80), rng.randn(64, 70))
+    assert count(adjoint_source(wide_closure, *args), "shape_only(a)") == 0
+    check_grads(wide_closure, *args)
+
+
+def test_shape_only_keeps_shape_and_dtype_without_the_buffer():
+    from runtime.helpers import shape_only
+    big = np.ones((100, 50), np.float32)
+    stub = shape_only(big)
+    assert stub.shape == big.shape and stub.dtype == big.dtype and stub.base is not big
+    assert stub.strides == (0, 0)
+    small = np.ones(3)
+    assert shape_only(small) is small and shape_only(2.0) == 2.0
