@@ -24,6 +24,11 @@ class NoAdjointError(ADError):
                    "in stop_gradient(...) if it needs no gradient" % (prefix, name, name))
 
 
+class UnsupportedDerivativeError(NoAdjointError, NotImplementedError):
+    """A rule exists, but not for this case (an order, a norm...): register
+    your own with ``@adjoint`` or reformulate."""
+
+
 class NonScalarOutputError(ADError):
     """``gradient`` of a function whose output is not a scalar."""
 

@@ -46,14 +46,6 @@ class Forward(Sweep, DataTangents, FlowTangents):
         return isinstance(atom, gast.Name) and atom.id in self.active and \
             self.state(atom.id).state != ZERO
 
-    def zero(self, var):
-        k = self.kind(var)
-        if k == K.SCALAR:
-            return N.const(0.0)
-        if K.is_array(k):
-            return N.call(self.rt(H.zeros_like), [var])
-        return N.const(None)
-
     def tangent(self, atom, code, like):
         """An expression for ``atom``'s tangent, never None (materialised if needed)."""
         if not self.live(atom):

@@ -47,15 +47,6 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.active
 
-    def zero(self, var):
-        """An expression for the zero adjoint of ``var``."""
-        k = self.kind(var)
-        if k == K.SCALAR:
-            return N.const(0.0)
-        if K.is_array(k):
-            return N.call(self.rt(H.zeros_like), [var])
-        return N.const(None)
-
     def save(self, var, loops, like):
         """A marker that saves ``var`` before it is overwritten, if it may be."""
         if loops == 0 and var not in self.assigned:

@@ -4,6 +4,8 @@ import operator
 
 import gast
 
+from runtime import helpers as H
+
 from . import kinds as K
 from . import nodes as N
 from .tape import Save
@@ -45,6 +47,15 @@ class Sweep:
 
     def kind(self, var):
         return self.kinds.get(var, K.OTHER)
+
+    def zero(self, var):
+        """An expression for the zero derivative of ``var``."""
+        k = self.kind(var)
+        if k == K.SCALAR:
+            return N.const(0.0)
+        if K.is_array(k):
+            return N.call(self.rt(H.zeros_like), [var])
+        return N.const(None)
 
     def kind_of_name(self, name):
         if name in self.kinds:

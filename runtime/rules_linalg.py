@@ -9,8 +9,8 @@ argument, the adjoint of ``matmul_vjp_a(g, a, b)`` in ``g`` is
 the helpers' own rules are the same few functions.
 
 ``linalg.norm`` supports ``ord=None``/``'fro'`` (any axes) and vector
-p-norms with ``p >= 1`` finite; other orders raise NotImplementedError
-when differentiated.
+p-norms with ``p >= 1`` finite; other orders raise
+``UnsupportedDerivativeError`` (an ``ADError``) when differentiated.
 """
 import operator
 
@@ -381,15 +381,18 @@ defjvp(numpy.linalg.solve, lambda d, ans, a, b: -xp.linalg.solve(a, xp.matmul(d,
 
 
 def norm_power(ord, x, axis):
-    """The p of the p-norm ``linalg.norm`` computes, or NotImplementedError."""
+    """The p of the p-norm ``linalg.norm`` computes; other norms are refused."""
     ndim = xp.ndim(x)
     matrix = (axis is None and ndim == 2) or (isinstance(axis, (tuple, list)) and len(axis) == 2)
     if ord is None or (ord == "fro" and matrix):
         return 2.0
     if not matrix and not isinstance(ord, str) and 1 <= ord < numpy.inf:
         return float(ord)
-    raise NotImplementedError("the derivative of numpy.linalg.norm with ord=%r on %s is "
-                              "not supported" % (ord, "matrices" if matrix else "vectors"))
+    from ad_compiler.errors import UnsupportedDerivativeError
+    raise UnsupportedDerivativeError(
+        "the derivative of numpy.linalg.norm with ord=%r on %s is not supported; use "
+        "ord=None or 'fro', a vector p-norm with finite p >= 1, or register your own rule "
+        "with @adjoint(numpy.linalg.norm)" % (ord, "matrices" if matrix else "vectors"))
 
 
 nondifferentiable(norm_power, out="const")

@@ -14,7 +14,7 @@ Conventions (autograd's):
 * ``clip`` gives the gradient to ``a`` where the result equals ``a``
   (including exactly at a bound), to a bound where the bound was taken;
 * ``prod`` is exact with any number of zeros up to second order; higher
-  orders raise NotImplementedError.
+  orders raise ``UnsupportedDerivativeError`` (an ``ADError``).
 
 Every helper used inside a rule has rules itself, so generated code can be
 differentiated again.  Linear algebra lives in :mod:`runtime.rules_linalg`.
@@ -404,11 +404,15 @@ def prod_pairs(v, a, axis=None, initial=None, where=True):
     return _masked(_from_last(out, shape, axes), initial, where)
 
 
-def unsupported_derivative(g, what):
-    raise NotImplementedError("%s is not supported" % what)
+def unsupported_derivative(g, what, advice):
+    """Raise for a case a rule does not cover (an error, never a wrong value)."""
+    from ad_compiler.errors import UnsupportedDerivativeError
+    raise UnsupportedDerivativeError("%s is not supported; %s" % (what, advice))
 
 
 nondifferentiable(unsupported_derivative)
+_PROD_ADVICE = ("write the product as np.exp(np.sum(np.log(x))) for positive x, or register "
+                "your own rule with @adjoint(numpy.prod)")
 defvjp(prod_others, lambda g, ans, a, axis=None, initial=None, where=True:
        prod_pairs(g, a, axis, initial, where), out=like_arg(0))
 defjvp(prod_others, lambda d, ans, a, axis=None, initial=None, where=True:
@@ -417,11 +421,11 @@ defjvp(prod_others, lambda d, ans, a, axis=None, initial=None, where=True:
 defvjp(prod_pairs, lambda h, ans, v, a, axis=None, initial=None, where=True:
        prod_pairs(h, a, axis, initial, where),
        lambda h, ans, v, a, axis=None, initial=None, where=True:
-           unsupported_derivative(h, "a third derivative of numpy.prod"), out=like_arg(1))
+           unsupported_derivative(h, "a third derivative of numpy.prod", _PROD_ADVICE), out=like_arg(1))
 defjvp(prod_pairs, lambda d, ans, v, a, axis=None, initial=None, where=True:
        prod_pairs(d, a, axis, initial, where),
        lambda d, ans, v, a, axis=None, initial=None, where=True:
-           unsupported_derivative(d, "a third derivative of numpy.prod"))
+           unsupported_derivative(d, "a third derivative of numpy.prod", _PROD_ADVICE))
 for _prod in (numpy.prod, numpy.ndarray.prod):
     defvjp(_prod, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
            initial=None, where=True:

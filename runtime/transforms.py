@@ -201,8 +201,8 @@ class Wrapper:
         return "%s%r" % (type(self).__name__, self.key())
 
 
-class JvpOf(Wrapper):
-    """``JvpOf(spec)(fn, tans, *args)`` is ``call_jvp(fn, spec, tans, *args)``."""
+class SpecWrapper(Wrapper):
+    """A wrapper whose static argument is a spec: which arguments are active."""
 
     __slots__ = ("spec",)
 
@@ -211,6 +211,12 @@ class JvpOf(Wrapper):
 
     def key(self):
         return self.spec
+
+
+class JvpOf(SpecWrapper):
+    """``JvpOf(spec)(fn, tans, *args)`` is ``call_jvp(fn, spec, tans, *args)``."""
+
+    __slots__ = ()
 
     def resolve(self, args, kwargs):
         fn, tans, rest = args[0], args[1], tuple(args[2:])
@@ -244,17 +250,11 @@ class JvpOf(Wrapper):
                        adapt_tangent=adapt_tangent)
 
 
-class TangentOf(Wrapper):
+class TangentOf(SpecWrapper):
     """``TangentOf(spec)(fn, tans, *args)`` is ``call_tangent(fn, spec, tans, *args)``:
     the tangent half of :class:`JvpOf`."""
 
-    __slots__ = ("spec",)
-
-    def __init__(self, spec):
-        self.spec = tuple(spec)
-
-    def key(self):
-        return self.spec
+    __slots__ = ()
 
     def resolve(self, args, kwargs):
         inner = JvpOf(self.spec).resolve(args, kwargs)
@@ -271,16 +271,10 @@ class TangentOf(Wrapper):
                        lambda: inner.call()[1], adapt_tangent=adapt_tangent)
 
 
-class FwdOf(Wrapper):
+class FwdOf(SpecWrapper):
     """``FwdOf(spec)(fn, *args)`` is ``call_fwd(fn, spec, *args)``."""
 
-    __slots__ = ("spec",)
-
-    def __init__(self, spec):
-        self.spec = tuple(spec)
-
-    def key(self):
-        return self.spec
+    __slots__ = ()
 
     def resolve(self, args, kwargs):
         d = _dispatch()

@@ -490,7 +490,7 @@ def test_cumprod_has_no_rule():
 
 
 def test_third_derivative_of_prod_is_refused():
-    with pytest.raises(NotImplementedError, match="third derivative of numpy.prod"):
+    with pytest.raises(ad_compiler.ADError, match=r"third derivative of numpy.prod.*@adjoint"):
         registry.lookup(R.prod_pairs).vjps[1](V3, None, V3, V3)
 
 
