@@ -12,6 +12,9 @@ import types
 
 import numpy as np
 
+from .shapes import (SMALL, like_dtype, shape_only, spread,  # noqa: F401  (re-exported)
+                     unbroadcast, unbroadcast_scalar)
+
 
 class Struct:
     """The gradient of an object: its differentiable attributes by name.
@@ -50,95 +53,6 @@ def _fields_equal(a, b):
         return False
     return all(np.array_equal(a[k], b[k]) if isinstance(a[k], np.ndarray) else a[k] == b[k]
                for k in a)
-
-
-# ---------------------------------------------------------------- shapes
-
-def like_dtype(g, x):
-    """A Python-number cotangent ``g`` as a scalar of ``x``'s float dtype.
-
-    Broadcasting a Python float makes a float64 array, which would promote
-    a whole float32 computation; a NumPy scalar of the right type does not.
-    """
-    if type(g) is float or type(g) is int:
-        dt = getattr(x, "dtype", None)
-        if dt is not None and dt.kind in "fc":
-            return dt.type(g)
-    return g
-
-
-def _sum_to_shape(g, shape):
-    """Sum ``g`` over the axes that broadcasting added or stretched.
-
-    ``np.add.reduce`` is used directly: ``np.sum`` adds a microsecond of
-    Python dispatch, which dominates on the small arrays of a loss.
-    """
-    gshape = g.shape
-    extra = len(gshape) - len(shape)
-    if extra == 1 and gshape[1:] == shape:        # a bias: the common case, made cheap
-        return np.add.reduce(g, axis=0)
-    if extra:
-        g = np.add.reduce(g, axis=tuple(range(extra)))
-        gshape = g.shape
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[i] != 1)
-    if axes:
-        g = np.add.reduce(g, axis=axes, keepdims=True)
-    return g
-
-
-SMALL = 4096      # below this many elements, a materialised broadcast is cheaper
-
-
-def shape_only(x):
-    """A stand-in for ``x`` once the adjoint needs only its shape and dtype:
-    a view of one element broadcast to ``x``'s shape, so the buffer itself
-    can be freed early.  Small arrays and non-arrays are kept as they are."""
-    if type(x) is np.ndarray and x.size > SMALL:
-        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
-    return x
-
-
-def spread(g, x):
-    """``g`` broadcast to the shape of ``x``, in ``x``'s float dtype.
-
-    Small results are materialised (``np.broadcast_to`` costs two
-    microseconds of Python); large ones stay read-only views.
-    """
-    g = like_dtype(g, x)
-    size = getattr(x, "size", None)
-    if size is not None and size <= SMALL and isinstance(x, np.ndarray):
-        out = np.empty_like(x, dtype=np.result_type(g, x) if x.dtype.kind not in "fc"
-                            else None)
-        out[...] = g
-        return out
-    return np.broadcast_to(g, np.shape(x))
-
-
-def unbroadcast(g, x):
-    """Reduce the gradient ``g`` of a broadcast result back to ``x``'s shape.
-
-    >>> unbroadcast(np.ones((2, 3)), np.ones(3))
-    array([2., 2., 2.])
-    """
-    try:                              # the common case first: nothing was broadcast
-        if g.shape == x.shape:
-            return g
-    except AttributeError:
-        pass
-    shape = getattr(x, "shape", None)
-    gshape = getattr(g, "shape", ())
-    if shape is None:                 # x is a Python number
-        return g if gshape == () else g.sum()
-    if gshape == shape:
-        return g
-    if gshape == ():
-        return spread(g, x)
-    return _sum_to_shape(g, shape)
-
-
-def unbroadcast_scalar(g):
-    """Gradient of a Python scalar that was broadcast against an array."""
-    return g if getattr(g, "shape", ()) == () else g.sum()
 
 
 # ---------------------------------------------------------------- zeros

@@ -228,4 +228,5 @@ def test_shape_only_keeps_shape_and_dtype_without_the_buffer():
     assert stub.shape == big.shape and stub.dtype == big.dtype and stub.base is not big
     assert stub.strides == (0, 0)
     small = np.ones(3)
+    assert not stub.flags.writeable
     assert shape_only(small) is small and shape_only(2.0) == 2.0

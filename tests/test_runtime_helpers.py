@@ -233,3 +233,43 @@ def test_every_helper_with_a_rule_is_tested():
             and not registry.lookup(getattr(H, n)).nondiff}
     missing = sorted(f.__name__ for f in mine - tested)
     assert not missing, missing
+
+
+# ---------------------------------------------------------------- unbroadcast's reductions
+
+_RNG = np.random.RandomState(7)
+_BIG = _RNG.randn(6, 8)
+# (gradient, target shape): bias rows, keepdims rows and columns, added axes,
+# non-contiguous and Fortran-ordered gradients, empty axes, non-BLAS dtypes
+UNBROADCASTS = [
+    (_BIG, (8,)), (_BIG, (6, 1)), (_BIG, (1, 8)), (_BIG, (1, 1)), (_BIG, ()),
+    (_BIG.astype(np.float32), (6, 1)), (_BIG.astype(np.float32), (8,)),
+    (np.asfortranarray(_BIG), (6, 1)), (_BIG[::2, ::3], (1, 3)), (_BIG.T, (6,)),
+    (_BIG.astype(np.float16), (6, 1)), (_BIG.astype(np.complex128), (1, 8)),
+    (np.arange(12).reshape(3, 4), (3, 1)), (np.zeros((5, 0)), (5, 1)),
+    (np.zeros((0, 4)), (4,)), (_RNG.randn(2, 3, 4), (3, 1)), (_RNG.randn(2, 3, 4), (1, 4)),
+]
+
+
+@pytest.mark.parametrize("g, shape", UNBROADCASTS,
+                         ids=["%s%s->%s" % (c[0].dtype, c[0].shape, c[1]) for c in UNBROADCASTS])
+def test_unbroadcast_sums_like_numpy(g, shape):
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape)
+                                        if n == 1 and g.shape[i + extra] != 1)
+    expected = np.sum(g, axis=axes).reshape(shape)
+    got = H.unbroadcast(g, np.zeros(shape))
+    assert np.shape(got) == shape and np.asarray(got).dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-6 if g.dtype.itemsize > 2 else 1e-2)
+    if np.ndim(got):
+        got[...] = 0                  # a caller may write into its gradient...
+        again = H.unbroadcast(g, np.zeros(shape))
+        np.testing.assert_allclose(again, expected, rtol=1e-2)   # ...without harming the next
+
+
+def test_unbroadcast_keeps_pairwise_summation_for_long_axes(monkeypatch):
+    from runtime import shapes
+    monkeypatch.setattr(shapes, "_BLAS_MAX", 4)
+    g = np.full((3, 5), 0.1, np.float32)
+    np.testing.assert_array_equal(H.unbroadcast(g, np.zeros((3, 1))),
+                                  np.add.reduce(g, axis=1, keepdims=True))
