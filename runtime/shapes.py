@@ -21,43 +21,47 @@ def like_dtype(g, x):
 
 
 def _sum_to_shape(g, shape):
-    """Sum ``g`` over the axes that broadcasting added or stretched."""
+    """Sum ``g`` over the axes that broadcasting added or stretched.
+
+    A 2-D float gradient summed over one axis is a product with a vector of
+    ones instead: BLAS does it 1.1-4x faster than ``np.add.reduce`` (0.8
+    against 2.4 us for the row sums of a 128x10 loss).
+    """
     gshape = g.shape
     extra = len(gshape) - len(shape)
+    if extra == 1 and gshape[1:] == shape:        # a bias: the common case, made cheap
+        if len(gshape) == 2 and _BLAS_MIN <= g.size and gshape[0] <= _BLAS_MAX \
+                and type(g) is np.ndarray and g.dtype.char in "fd":
+            return _ones(gshape[0], g.dtype, False) @ g
+        return np.add.reduce(g, axis=0)
     if extra:
-        g = _reduce(g, tuple(range(extra)), False)
+        g = np.add.reduce(g, axis=tuple(range(extra)))
         gshape = g.shape
-        if gshape == shape:       # a bias: the common case
-            return g
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[i] != 1)
-    return _reduce(g, axes, True) if axes else g
-
-
-def _reduce(g, axes, keepdims):
-    """``np.add.reduce`` over ``axes``; a 2-D float sum over one axis is a
-    product with a vector of ones instead, which BLAS does 1.3-10x faster
-    (0.9 against 2.4 us for a 128x10 row sum, the shape of a loss)."""
-    if (len(axes) == 1 and type(g) is np.ndarray and g.ndim == 2
-            and g.dtype.char in "fd" and g.shape[axes[0]] <= _BLAS_MAX):
+    if not axes:
+        return g
+    if len(axes) == 1 and len(gshape) == 2 and _BLAS_MIN <= g.size \
+            and gshape[axes[0]] <= _BLAS_MAX and type(g) is np.ndarray and g.dtype.char in "fd":
         if axes[0] == 1:
-            return g @ _ones(g.shape[1], g.dtype, (-1, 1))
-        out = _ones(g.shape[0], g.dtype, (1, -1)) @ g
-        return out if keepdims else out[0]
+            return g @ _ones(gshape[1], g.dtype, True)
+        return _ones(gshape[0], g.dtype, False)[None] @ g
     # np.add.reduce, not np.sum: np.sum adds a microsecond of Python dispatch
-    return np.add.reduce(g, axis=axes, keepdims=keepdims)
+    return np.add.reduce(g, axis=axes, keepdims=True)
 
 
+_BLAS_MIN = 512         # below, the checks cost more than BLAS saves
 _BLAS_MAX = 1 << 16     # longer sums keep NumPy's more accurate pairwise summation
 _ONES = {}
 
 
-def _ones(n, dtype, shape):
-    key = (n, dtype, shape)
+def _ones(n, dtype, column):
+    """A cached read-only vector of ``n`` ones (an ``n x 1`` column if asked)."""
+    key = (n, dtype, column)
     ones = _ONES.get(key)
     if ones is None:
         if len(_ONES) > 256:      # many batch sizes: do not grow without bound
             _ONES.clear()
-        ones = _ONES[key] = np.ones(n, dtype).reshape(shape)
+        ones = _ONES[key] = np.ones((n, 1) if column else n, dtype)
         ones.flags.writeable = False
     return ones
 
