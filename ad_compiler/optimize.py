@@ -17,7 +17,9 @@ Each pass reports whether it changed anything; per-statement facts
 (names read, written and mutated in place) are computed once per pass.
 """
 import gast
+import numpy as np
 
+from . import kinds as K
 from . import nodes as N
 from .cse import cse
 from .hoist import hoist_products
@@ -98,6 +100,7 @@ class Optimizer:
         self.uses = {}
         self.counts = {}
         self.tangent_only = ctx.options.tangent_only
+        self._derived_kinds = None
 
     def new_pass(self):
         """Recount uses and assignments from the (cached) facts of each statement."""
@@ -134,6 +137,34 @@ class Optimizer:
         if changed:
             self.changed(s)
         return changed
+
+    def kind_of(self, name):
+        """The kind of a user variable, a temporary or a derivative."""
+        kinds = self.ctx.kinds
+        if name in kinds:
+            return kinds[name]
+        if self._derived_kinds is None:
+            self._derived_kinds = {v: kinds.get(p) for (prefix, p), v in
+                                   self.ctx.namer.derived.items() if prefix in ("b", "d")}
+        return self._derived_kinds.get(name)
+
+    def numeric(self, e):
+        """Whether ``e`` is provably a number or an array, so ``*`` commutes on it."""
+        cls = e.__class__
+        if cls is gast.Constant:
+            return type(e.value) in (int, float)
+        if cls is gast.Name:
+            return K.numeric(self.kind_of(e.id))
+        if cls is gast.UnaryOp:
+            return e.op.__class__ is gast.USub and self.numeric(e.operand)
+        if cls is gast.BinOp:
+            return self.numeric(e.left) and self.numeric(e.right)
+        if cls is gast.Call:
+            if K.numeric(K.expr_kind(e, self.kind_of, self.ctx.externs)):
+                return True
+            fn = self.ctx.resolver.static(e.func)
+            return isinstance(fn, np.ufunc) or getattr(fn, "__module__", None) == "math"
+        return False
 
     def ours(self, name):
         """A compiler-made name (safe to rename or fold away)."""
@@ -410,7 +441,7 @@ class Optimizer:
         for s in self.fdef.body:
             if s.__dict__.get("_simple"):
                 continue                        # unchanged since it was simplified
-            simplify = Simplify(getattr(s, "adjoint", False))
+            simplify = Simplify(getattr(s, "adjoint", False), self.numeric)
             simplify.statement(s)
             if simplify.changed:
                 self.changed(s)

@@ -55,7 +55,7 @@ def test_adjoint_names_and_no_junk_temporaries():
     assert "return (2.0 + 6.0 * x,)" in text
     assert "_t" not in text
     loop = source_of("scalar_loop")
-    assert "bx = 0.1 * bx + bx * 1.01 * math.cos(x)" in loop
+    assert "bx = bx * (0.1 + 1.01 * math.cos(x))" in loop
     assert "_stack_x.append(x)" in loop and "x = _stack_x.pop()" in loop
     assert not re.search(r"\b_t\d", loop)
 

@@ -230,3 +230,32 @@ def test_shape_only_keeps_shape_and_dtype_without_the_buffer():
     small = np.ones(3)
     assert not stub.flags.writeable
     assert shape_only(small) is small and shape_only(2.0) == 2.0
+
+
+# ---------------------------------------------------------------- common factors
+
+def shared_scalar(x):
+    y = math.exp(x) * 3.0 + 0.5 * x      # by * 3.0 * e + 0.5 * by is by * (3.0 * e + 0.5)
+    return math.sin(y)
+
+
+FACTORED = [(shared_scalar, (0.7,)), (loop, (0.5,))]
+
+
+@pytest.mark.parametrize("fn, args", FACTORED, ids=[c[0].__name__ for c in FACTORED])
+def test_a_common_factor_is_multiplied_once(fn, args):
+    text = adjoint_source(fn, *args)
+    assert count(text, " * (") == 1, text
+    check_grads(fn, *args, order=2)
+
+
+def test_no_factoring_unless_every_factor_is_a_number_or_an_array():
+    import gast
+
+    from ad_compiler.simplify import _factor_out
+    expr = gast.parse("g * a + b * g").body[0].value
+    untouched = _factor_out(expr, lambda e: getattr(e, "id", None) != "b")   # b: a list?
+    assert untouched is expr
+    factored = _factor_out(expr, lambda e: True)
+    import astunparse
+    assert astunparse.unparse(gast.gast_to_ast(factored)).strip() == "(g * (a + b))"
