@@ -19,7 +19,8 @@ import numpy as xp
 
 from .helpers import Struct, item, unbroadcast
 from .registry import (SAME, def_linear, defattr, defjvp, defvjp, nondifferentiable)
-from .rules_numpy import _kinds, like_arg, reduction_kind, sum_grad
+from .rules_numpy import _kinds, like_arg, reduction_kind
+from .rules_reductions import sum_grad
 
 # ---------------------------------------------------------------- output kinds
 

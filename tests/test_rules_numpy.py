@@ -1,4 +1,4 @@
-"""Rules of runtime/rules_numpy.py: through the compiler, and rule by rule.
+"""Rules of runtime/rules_numpy.py and rules_reductions.py: through the compiler, and rule by rule.
 
 Two kinds of test:
 
@@ -20,6 +20,7 @@ from ad_compiler import kinds as K
 from ad_compiler.checks import check_grads
 from runtime import registry
 from runtime import rules_numpy as R
+from runtime import rules_reductions as RR
 
 # ---------------------------------------------------------------- rule-level harness
 
@@ -491,7 +492,7 @@ def test_cumprod_has_no_rule():
 
 def test_third_derivative_of_prod_is_refused():
     with pytest.raises(ad_compiler.ADError, match=r"third derivative of numpy.prod.*@adjoint"):
-        registry.lookup(R.prod_pairs).vjps[1](V3, None, V3, V3)
+        registry.lookup(RR.prod_pairs).vjps[1](V3, None, V3, V3)
 
 
 # ---------------------------------------------------------------- rule level
@@ -569,20 +570,20 @@ RULES = [
 
 # Helpers used inside rules: their own rules make generated code differentiable again.
 HELPER_RULES = [
-    (R.sum_grad, (V3, X, 0, False), {}, (0,)), (R.sum_grad, (1.5, T, None, False), {}, (0,)),
-    (R.sum_grad, (X[:, :1, None], T[:, :1], (1, 2), True), {}, (0,)),
-    (R.prod_others, (ZZ, 1), {}, (0,)), (R.prod_others, (X, None), {}, (0,)),
-    (R.prod_pairs, (V3, V3 + 1, None), {}, (0,)), (R.prod_pairs, (X, Z, 0), {}, (0,)),
-    (R.sum_grad, (V2, X, 1, False, MASK), {}, (0,)),
-    (R.extreme_grad, (V3, X, np.max(X, axis=0), 0, False), {}, (0,)),
-    (R.extreme_grad, (1.5, X, np.min(X), None, False), {}, (0,)),
-    (R.extreme_grad, (V2[:, None], X, np.max(X, axis=1, keepdims=True), 1, True), {}, (0,)),
-    (R.extreme_grad, (V2, X, np.max(X, axis=1, where=MASK, initial=-9.0), 1, False, MASK, -9.0),
+    (RR.sum_grad, (V3, X, 0, False), {}, (0,)), (RR.sum_grad, (1.5, T, None, False), {}, (0,)),
+    (RR.sum_grad, (X[:, :1, None], T[:, :1], (1, 2), True), {}, (0,)),
+    (RR.prod_others, (ZZ, 1), {}, (0,)), (RR.prod_others, (X, None), {}, (0,)),
+    (RR.prod_pairs, (V3, V3 + 1, None), {}, (0,)), (RR.prod_pairs, (X, Z, 0), {}, (0,)),
+    (RR.sum_grad, (V2, X, 1, False, MASK), {}, (0,)),
+    (RR.extreme_grad, (V3, X, np.max(X, axis=0), 0, False), {}, (0,)),
+    (RR.extreme_grad, (1.5, X, np.min(X), None, False), {}, (0,)),
+    (RR.extreme_grad, (V2[:, None], X, np.max(X, axis=1, keepdims=True), 1, True), {}, (0,)),
+    (RR.extreme_grad, (V2, X, np.max(X, axis=1, where=MASK, initial=-9.0), 1, False, MASK, -9.0),
      {}, (0,)),
-    (R.prod_others, (Z, None, None, MASK), {}, (0,)),
-    (R.prod_pairs, (X, Z, 1, 2.0, MASK), {}, (0,)),
-    (R.cumsum_vjp, (V3 * 0 + X.ravel()[:3], V3, None), {}, (0,)),
-    (R.cumsum_vjp, (X, X, 1), {}, (0,)), (R.cumsum_vjp, (W6, X, None), {}, (0,)),
+    (RR.prod_others, (Z, None, None, MASK), {}, (0,)),
+    (RR.prod_pairs, (X, Z, 1, 2.0, MASK), {}, (0,)),
+    (RR.cumsum_vjp, (V3 * 0 + X.ravel()[:3], V3, None), {}, (0,)),
+    (RR.cumsum_vjp, (X, X, 1), {}, (0,)), (RR.cumsum_vjp, (W6, X, None), {}, (0,)),
     (R.unjoin, (W6, [V3, V3], 0, "concatenate"), {}, (0,)),
     (R.unjoin, (X, (V3, V3), 0, "stack"), {}, (0,)),
     (R.unjoin, (W6, [V3, V2, 1.0], None, "hstack"), {}, (0,)),
@@ -636,7 +637,7 @@ def covered(cases):
 
 def test_every_rule_of_the_module_is_tested():
     mine = {rule.primal for rule in registry._RULES.values()
-            if not rule.nondiff and any(t is not None and t.fn.__module__ == R.__name__
+            if not rule.nondiff and any(t is not None and t.fn.__module__ in (R.__name__, RR.__name__)
                                         for t in (rule.vjps or ()))}
     missing = mine - covered(RULES + HELPER_RULES)
     assert not missing, sorted(registry.qualified_name(f) for f in missing)
