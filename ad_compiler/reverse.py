@@ -187,6 +187,11 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
             if call.kind == "special" and call.special != "list.append":
                 return self.special_call(var, value, call, s, marker)
 
+        if isinstance(value, gast.Name) and value.id == var:
+            # ``x = x``: its adjoint passes through unchanged (killing it after
+            # "accumulating into itself" would zero the gradient)
+            return Step(marker + [primal], lambda: [m.restore for m in marker])
+
         def rev():
             code = []
             if self.state(var).state != ZERO:
@@ -206,7 +211,7 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
         """Adjoint code of ``var = value`` given ``bvar`` is not zero."""
         g = N.name(self.b(var))
         if isinstance(value, gast.Name):
-            if value.id in self.active and value.id != var:
+            if value.id in self.active:
                 maybe = self.state(var).state == MAYBE
                 return self.accumulate(value.id, g, False, maybe_none=maybe, like=s)
             return []

@@ -330,15 +330,43 @@ def comprehension_over_items(d):
     return doubled["a"] * doubled["b"]
 
 
+def self_assignment(x):
+    x = x                     # the adjoint passes through (it once came out zero)
+    return x * math.sin(x)
+
+
+def self_assignment_in_loop(x):
+    for i in range(3):
+        x = x
+        x = x * 1.1 + 0.2
+    return x * x
+
+
+def swap_in_loop(x):
+    a, b = x, 2.0 * x
+    for i in range(3):
+        a, b = b, a * 0.5
+    return a * b + b
+
+
+def array_self_assignment(v):
+    for i in range(2):
+        v = v
+        v = np.tanh(v)
+    return np.sum(v * v)
+
+
 SCALAR_CASES = [if_else, if_elif_else, if_without_else, conditional_expression,
                 boolean_operators, assert_statement, for_range, for_range_start_stop_step,
                 for_over_list, for_over_tuple, while_value_dependent, while_with_counter,
                 loop_break, for_else, for_else_broken, while_else, early_return_in_loop,
-                several_returns, loop_reusing_temporary]
+                several_returns, loop_reusing_temporary, self_assignment,
+                self_assignment_in_loop, swap_in_loop]
 VECTOR_CASES = [if_on_array_value, for_enumerate, for_enumerate_start, for_zip, loop_continue,
                 loop_carried_array, list_comprehension, list_comprehension_with_if,
                 generator_to_sum, generator_to_stack, dict_comprehension,
-                tuple_from_comprehension, for_reversed, for_reversed_range]
+                tuple_from_comprehension, for_reversed, for_reversed_range,
+                array_self_assignment]
 MATRIX_CASES = [for_over_array_rows, nested_loops, early_return_in_nested_loop,
                 nested_comprehension]
 DICT_CASES = [over_dict_keys, over_dict_items, over_dict_values, zip_over_dict,
