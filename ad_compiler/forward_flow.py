@@ -113,6 +113,11 @@ class FlowTangents:
         self.restore_state(merged)
         return [N.if_(N.copy(s.test), body, orelse, s)]
 
+    def material(self, var):
+        """Whether ``var``'s zero tangent can be a value here (0.0 or zeros_like)."""
+        k = self.kind(var)
+        return k == K.SCALAR or (K.is_array(k) and var in self.defined)
+
     def loop_body(self, body, like):
         """Tangent code of a loop body whose tangent states agree across iterations."""
         entry = self.snapshot()
@@ -124,14 +129,18 @@ class FlowTangents:
             end = self.snapshot()
             self.namer.counters, self.namer.taken = counters, taken
             weaker = dict(start)
-            for var, e in end.items():
-                st = weaker.get(var, Tan())
-                if e.state == ZERO or e == st:
+            for var in sorted(set(start) | set(end)):
+                st, e = weaker.get(var, Tan()), end.get(var, Tan())
+                if e.state == ZERO:
+                    # SET at the head, zero at the end: the next iteration starts
+                    # from an explicit zero, which only numbers and arrays have
+                    if st.state == SET and not self.material(var):
+                        weaker[var] = Tan(MAYBE)
+                    continue
+                if e == st:
                     continue
                 if st.state == ZERO:
-                    numeric = self.kind(var) == K.SCALAR or (
-                        K.is_array(self.kind(var)) and var in self.defined)
-                    weaker[var] = Tan(SET if numeric and e.state == SET else MAYBE,
+                    weaker[var] = Tan(SET if self.material(var) and e.state == SET else MAYBE,
                                       K.is_array(self.kind(var)))
                 elif e.state == MAYBE or st.state == MAYBE:
                     weaker[var] = Tan(MAYBE)

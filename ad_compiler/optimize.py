@@ -32,6 +32,7 @@ _IMPURE_HELPERS = frozenset(["call_fwd", "call_bwd", "restore_region", "scatter_
 _PURE_METHODS = frozenset(["copy", "sum", "reshape", "transpose", "conj", "astype"])
 _MUTATORS = frozenset(["append", "pop", "extend"])
 _BLOCKS = ("body", "orelse")
+_SIMPLE = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)   # read before they write
 
 
 def optimize(fdef, ctx):
@@ -323,6 +324,8 @@ class Optimizer:
                 return False
             if seen == want and f.mutated & watched:
                 return False
+            if seen == want and f.touched & watched and stmts[j].__class__ not in _SIMPLE:
+                return False      # a loop or branch may write ``src`` before its use
         if seen != want:
             return False
         for j in range(i + 1, last + 1):
