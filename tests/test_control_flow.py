@@ -342,6 +342,13 @@ def self_assignment_in_loop(x):
     return x * x
 
 
+def alias_of_loop_variable(x):
+    z = x                     # forward mode once read dz as the loop's current dx
+    for i in range(2):
+        x = z + x * x
+    return x
+
+
 def swap_in_loop(x):
     a, b = x, 2.0 * x
     for i in range(3):
@@ -361,7 +368,7 @@ SCALAR_CASES = [if_else, if_elif_else, if_without_else, conditional_expression,
                 for_over_list, for_over_tuple, while_value_dependent, while_with_counter,
                 loop_break, for_else, for_else_broken, while_else, early_return_in_loop,
                 several_returns, loop_reusing_temporary, self_assignment,
-                self_assignment_in_loop, swap_in_loop]
+                self_assignment_in_loop, swap_in_loop, alias_of_loop_variable]
 VECTOR_CASES = [if_on_array_value, for_enumerate, for_enumerate_start, for_zip, loop_continue,
                 loop_carried_array, list_comprehension, list_comprehension_with_if,
                 generator_to_sum, generator_to_stack, dict_comprehension,

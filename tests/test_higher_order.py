@@ -98,6 +98,19 @@ def test_hvp_matches_hessian():
 SCALAR = [fn for fn in CF.SCALAR_CASES if fn is not CF.assert_statement]
 
 
+def zeroed_in_loop(x, y):
+    z = x
+    for i in range(3):
+        x = (2.0 * y) * math.sin(2.0)      # x's adjoint is zeroed at each step's end
+    return x * y + x * z
+
+
+def test_tangent_of_an_adjoint_zeroed_in_a_loop():
+    """The adjoint is set before the reverse loop and zero after each step:
+    its tangent must be None-guarded in the loop (it was a TypeError)."""
+    check_grads(zeroed_in_loop, 0.37, -0.81, order=2)
+
+
 @pytest.mark.parametrize("fn", SCALAR, ids=lambda fn: fn.__name__)
 def test_second_order_control_flow_scalar(fn):
     check_grads(fn, 0.7, order=2)
