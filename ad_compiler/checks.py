@@ -113,12 +113,16 @@ def _as_float(x):
     return x
 
 
-def check_grads(f, *args, order=1, rtol=1e-5, atol=1e-6, eps=1e-6, seed=0):
+def check_grads(f, *args, order=1, rtol=1e-5, atol=1e-6, eps=1e-6, seed=0,
+                modes=("rev", "fwd")):
     """Assert that ``gradient(f, *args)`` matches central finite differences.
 
-    ``order=2`` also checks the derivatives of the gradient itself (a
-    random directional derivative of ``f``), and so on for higher orders.
-    Raises AssertionError naming the argument, the element and both values.
+    With ``"fwd"`` in ``modes`` (the default), forward mode is checked too:
+    ``jvp`` in a random direction must equal the (checked) gradient dotted
+    with that direction.  ``order=2`` also checks the derivatives of the
+    gradient itself (a random directional derivative of ``f``), and so on
+    for higher orders.  Raises AssertionError naming the argument, the
+    element and both values.
 
     >>> import numpy as np
     >>> check_grads(lambda x: np.sum(np.sin(x)), np.array([0.1, 0.2]))
@@ -129,6 +133,8 @@ def check_grads(f, *args, order=1, rtol=1e-5, atol=1e-6, eps=1e-6, seed=0):
         for path, leaf in _leaves(a):
             g = _get_grad(grads[i], path)
             _compare(f, args, i, path, leaf, g, rtol, atol, eps, seed)
+    if "fwd" in modes:
+        _check_forward(f, args, grads, rtol, atol, seed)
     if order > 1:
         rng = np.random.RandomState(seed)
         directions = tuple(_random_like(a, rng) for a in args)
@@ -138,7 +144,23 @@ def check_grads(f, *args, order=1, rtol=1e-5, atol=1e-6, eps=1e-6, seed=0):
             return _dot(gs, directions)
 
         check_grads(directional, *args, order=order - 1, rtol=rtol * 10, atol=atol * 10,
-                    eps=eps * 10, seed=seed + 1)
+                    eps=eps * 10, seed=seed + 1, modes=modes)
+
+
+def _check_forward(f, args, grads, rtol, atol, seed):
+    """``jvp`` along a random direction against the checked gradient."""
+    rng = np.random.RandomState(seed + 1000)
+    directions = tuple(_random_like(a, rng) for a in args)
+    if all(d is None for d in directions):
+        return
+    _, tangent = api.jvp(f, args, directions)
+    if isinstance(tangent, tuple):          # f returns (loss, aux): its first element
+        tangent = tangent[0]
+    expected = _dot(grads, directions)
+    tangent = 0.0 if tangent is None else float(np.asarray(tangent))
+    if not np.isclose(tangent, expected, rtol=rtol, atol=atol * max(1.0, abs(expected))):
+        raise AssertionError("forward mode: jvp in a random direction is %r, but the "
+                             "gradient gives %r" % (tangent, float(expected)))
 
 
 def _compare(f, args, i, path, leaf, g, rtol, atol, eps, seed):

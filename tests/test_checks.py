@@ -65,11 +65,14 @@ defvjp(right_vjp_wrong_jvp, lambda g, ans, x: g * np.cos(x))
 
 
 def test_catches_a_wrong_forward_rule_at_second_order():
-    """First order only uses the reverse rule; order 2 runs the forward rule
-    over the adjoint, so a wrong tangent rule must fail there."""
+    """The reverse gradient uses only the reverse rule; order 2 runs the
+    forward rule over the adjoint, so a wrong tangent rule must fail there,
+    and the first-order forward check (jvp against the gradient) catches it."""
     from runtime.registry import defjvp
     defjvp(right_vjp_wrong_jvp, lambda d, ans, x: d * np.cos(x) * 1.01)
     f = lambda x: np.sum(right_vjp_wrong_jvp(x) ** 2)  # noqa: E731
-    check_grads(f, np.array([0.3, 0.7]))
+    check_grads(f, np.array([0.3, 0.7]), modes=("rev",))
     with pytest.raises(AssertionError, match="analytic"):
-        check_grads(f, np.array([0.3, 0.7]), order=2)
+        check_grads(f, np.array([0.3, 0.7]), order=2, modes=("rev",))
+    with pytest.raises(AssertionError, match="forward mode"):
+        check_grads(f, np.array([0.3, 0.7]))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ad_compiler import gradient
+from ad_compiler import UnsupportedSyntaxError, gradient, jvp
 from ad_compiler.checks import check_grads
 
 V = np.array([0.5, -1.2, 2.0, 0.3])
@@ -134,8 +134,17 @@ def rows_recurrence(x):
 @pytest.mark.parametrize("fn", [mutate_parameter, rows_recurrence], ids=lambda f: f.__name__)
 def test_parameter_mutation_and_row_views(fn):
     x = V.copy()
-    check_grads(fn, x)
+    # jvp of a function that changes its own argument is refused (see below)
+    check_grads(fn, x, modes=("rev",) if fn is mutate_parameter else ("rev", "fwd"))
     np.testing.assert_array_equal(x, V)
+
+
+def test_forward_mode_refuses_a_function_that_changes_its_argument():
+    """Forward-mode code is shared with calls from other differentiated code,
+    where the caller must see the change, so it cannot copy the argument as
+    the gradient does: a clear error, never a silently different result."""
+    with pytest.raises(UnsupportedSyntaxError, match="changes its argument 'x' in place"):
+        jvp(mutate_parameter, (V.copy(),), (V.copy(),))
 
 
 def alias_then_mutate(x):

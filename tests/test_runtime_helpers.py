@@ -119,7 +119,8 @@ def test_helpers_in_generated_code_at_second_order(fn, args, rev, fwd):
     if fwd:
         forward = compiler.jvp_function(fn, tuple(range(len(args))), list(args)).text
         assert all(_calls(forward, h) for h in fwd), (fwd, forward)
-    check_grads(fn, *args, order=2)
+    # (jvp of a function changing its own argument is refused: test_mutation)
+    check_grads(fn, *args, order=2, modes=("rev",) if fn is copies_argument else ("rev", "fwd"))
 
 
 # ---------------------------------------------------------------- rule level
