@@ -33,6 +33,7 @@ _PURE_METHODS = frozenset(["copy", "sum", "reshape", "transpose", "conj", "astyp
 _MUTATORS = frozenset(["append", "pop", "extend"])
 _BLOCKS = ("body", "orelse")
 _SIMPLE = (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)   # read before they write
+_COMPOUND = (gast.For, gast.While, gast.If)
 
 
 def optimize(fdef, ctx):
@@ -123,8 +124,15 @@ class Optimizer:
 
     @staticmethod
     def changed(stmt):
+        """Forget what was cached about ``stmt`` and every statement inside it
+        (a rewrite of a loop reaches into its body's statements too)."""
         stmt._facts = None
         stmt._simple = False
+        if stmt.__class__ in _COMPOUND:
+            for n in N.walk(stmt):
+                if "_facts" in n.__dict__:
+                    n._facts = None
+                    n._simple = False
 
     def nested(self, s, step):
         """Run ``step`` on the blocks of ``s``; stale facts of ``s`` if they change."""

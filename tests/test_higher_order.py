@@ -105,10 +105,21 @@ def zeroed_in_loop(x, y):
     return x * y + x * z
 
 
-def test_tangent_of_an_adjoint_zeroed_in_a_loop():
-    """The adjoint is set before the reverse loop and zero after each step:
-    its tangent must be None-guarded in the loop (it was a TypeError)."""
-    check_grads(zeroed_in_loop, 0.37, -0.81, order=2)
+def loop_reads_a_copy(x, y):
+    z = x * 0.5 + 2.0
+    for i in range(3):
+        x = math.cos(x) + (z + 0.5)       # dz = d_t1 is copy-propagated into the loop
+    return math.tanh(x * 1.3 + 0.5 * x)
+
+
+@pytest.mark.parametrize("fn", [zeroed_in_loop, loop_reads_a_copy], ids=lambda f: f.__name__)
+def test_second_order_of_fuzzed_loops(fn):
+    """Found by a random-program fuzz run.  zeroed_in_loop: an adjoint set
+    before the reverse loop and zero after each step needs a None-guarded
+    tangent (it was a TypeError).  loop_reads_a_copy: a copy propagated
+    into a loop body left stale facts on the body's statements, so dead-code
+    elimination dropped the definition it now reads (a NameError)."""
+    check_grads(fn, 0.37, -0.81, order=2)
 
 
 @pytest.mark.parametrize("fn", SCALAR, ids=lambda fn: fn.__name__)
