@@ -33,17 +33,22 @@ def mutated_names(stmts, is_module=lambda name: False):
     ``np.sort(x)`` is a module function, not ``x.sort()``: receivers that are
     modules are skipped.
     """
+    return {name: where[0] for name, where in _mutations(stmts, is_module).items()}
+
+
+def _mutations(stmts, is_module):
+    """Every statement that changes each name in place, in program order."""
     out = {}
     for s in _flatten(stmts):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
             base = s.targets[0].value
             if isinstance(base, gast.Name):
-                out.setdefault(base.id, s)
+                out.setdefault(base.id, []).append(s)
         elif isinstance(s, (gast.Expr, gast.Assign)) and isinstance(s.value, gast.Call):
             f = s.value.func
             if (isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name)
                     and f.attr in MUTATING_METHODS and not is_module(f.value.id)):
-                out.setdefault(f.value.id, s)
+                out.setdefault(f.value.id, []).append(s)
     return out
 
 
@@ -53,6 +58,32 @@ def _flatten(stmts):
         if isinstance(s, (gast.If, gast.For, gast.While)):
             yield from _flatten(s.body)
             yield from _flatten(s.orelse)
+
+
+def _places(stmts, loops=frozenset(), out=None):
+    """id(statement) -> (its index in program order, the loops around it)."""
+    out = {} if out is None else out
+    for s in stmts:
+        out[id(s)] = (len(out), loops)
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            inner = loops | {id(s)} if not isinstance(s, gast.If) else loops
+            _places(s.body, inner, out)
+            _places(s.orelse, inner, out)
+    return out
+
+
+def _change_after(names, s, mutations, places):
+    """The first in-place change of ``names`` that can run after ``s``: later
+    in the code, or earlier in a loop around both.  An alias made after the
+    last change is harmless: the adjoints of its two names never need to
+    share a cleared entry."""
+    at, loops = places[id(s)]
+    for name in names:
+        for m in mutations.get(name, ()):
+            where, around = places[id(m)]
+            if where > at or around & loops:
+                return m
+    return None
 
 
 def _mutable(kind):
@@ -90,10 +121,12 @@ def _stored(s):
 
 def check(fn, source, kinds, user_names, params, callee, is_module):
     """Reject aliasing of mutated values; returns the parameters to copy on entry."""
-    mutated = mutated_names(fn.body, is_module)
+    mutations = _mutations(fn.body, is_module)
+    mutated = {name: where[0] for name, where in mutations.items()}
     local = _locals(fn)
     if not mutated:
         return []
+    places = _places(fn.body)
     for s in _flatten(fn.body):
         if not isinstance(s, (gast.Assign, gast.Expr)):
             continue
@@ -107,17 +140,17 @@ def check(fn, source, kinds, user_names, params, callee, is_module):
         z, value = s.targets[0].id, s.value
         # (a compiler temporary handed to a user name, as a comprehension's
         # result is, has no other name left)
-        if isinstance(value, gast.Name) and (z in mutated or value.id in mutated) \
-                and _mutable(kinds.get(value.id)) and z != value.id \
-                and value.id in user_names:
-            m = mutated.get(z) or mutated.get(value.id)
+        if isinstance(value, gast.Name) and _mutable(kinds.get(value.id)) \
+                and z != value.id and value.id in user_names \
+                and _change_after((z, value.id), s, mutations, places) is not None:
+            m = _change_after((z, value.id), s, mutations, places)
             raise _error(s, source, "'%s = %s' makes '%s' another name for a value that is "
                          "changed in place at line %d; write '%s = %s.copy()'"
                          % (z, value.id, z, m.lineno, z, value.id))
         base = _is_view(value, kinds)
-        if base is not None and z in user_names and (base in mutated or z in mutated) \
-                and K.is_array(kinds.get(z)):
-            m = mutated.get(base) or mutated.get(z)
+        if base is not None and z in user_names and K.is_array(kinds.get(z)) \
+                and _change_after((base, z), s, mutations, places) is not None:
+            m = _change_after((base, z), s, mutations, places)
             raise _error(s, source, "'%s' is a view of '%s', which is changed in place at line "
                          "%d; take a copy ('.copy()') so the gradient stays correct"
                          % (z, base, m.lineno))

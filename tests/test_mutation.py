@@ -100,9 +100,26 @@ def rebind_then_store_in_loop(x):
     return np.sum(h * h)
 
 
+def mutate_then_alias(x):
+    y = x.copy()
+    y[0] = y[0] * 3.0
+    z = y                   # after the last change: two names, one value, no harm
+    w = y[1:]               # a view, likewise
+    return np.sum(z * x) + np.sum(w * w)
+
+
+def mutate_in_loop_then_alias(x):
+    y = x * 1.0
+    for t in range(2):
+        y[t] = y[t] * y[2]
+    z = y
+    return np.sum(z * y)
+
+
 CASES = [fill_in_loop, slice_store, item_add_in_place, augmented_on_array,
          augmented_on_argument, copy_then_mutate, overwrite_after_read, list_append,
-         list_setitem, dict_setitem, list_pop, matrix_row_updates, rebind_then_store_in_loop]
+         list_setitem, dict_setitem, list_pop, matrix_row_updates, rebind_then_store_in_loop,
+         mutate_then_alias, mutate_in_loop_then_alias]
 
 
 @pytest.mark.parametrize("fn", CASES, ids=lambda f: f.__name__)
@@ -161,6 +178,14 @@ def view_then_mutate(x):
     return np.sum(z * x[1:])
 
 
+def alias_in_loop_before_mutation(x):
+    y = x.copy()
+    for t in range(2):
+        y[0] = y[0] * 2.0       # runs again after the alias of the first pass
+        z = y
+    return np.sum(z * x)
+
+
 def store_then_mutate(x):
     y = x.copy()
     keep = [y]
@@ -181,6 +206,7 @@ def callee_mutates_argument(x):
 ALIASING = [
     (alias_then_mutate, "z = y", "'z = y' makes 'z' another name", "z = y.copy()"),
     (view_then_mutate, "z = y[1:]", "'z' is a view of 'y'", ".copy()"),
+    (alias_in_loop_before_mutation, "z = y", "'z = y' makes 'z' another name", "z = y.copy()"),
     (store_then_mutate, "keep = [y]", "'y' is stored in a container", "y.copy()"),
     (callee_mutates_argument, "y[0] = 7.0", "function 'fill' changes its argument 'y'",
      "return the new value"),
