@@ -87,6 +87,10 @@ class FlowAdjoints:
         for var, e in end.items():
             s = out.setdefault(var, Adj())
             if e.state == ZERO:
+                # SET at the head, zero at the end: the next iteration starts
+                # from an explicit zero, which only numbers and arrays have
+                if s.state == SET and not K.numeric(self.kind(var)):
+                    s.state, s.owned = MAYBE, False
                 continue
             if s.state == ZERO:
                 s.state = SET if (e.state == SET and K.numeric(self.kind(var))) else MAYBE

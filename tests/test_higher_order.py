@@ -112,14 +112,32 @@ def loop_reads_a_copy(x, y):
     return math.tanh(x * 1.3 + 0.5 * x)
 
 
-@pytest.mark.parametrize("fn", [zeroed_in_loop, loop_reads_a_copy], ids=lambda f: f.__name__)
-def test_second_order_of_fuzzed_loops(fn):
+def scaled_sine(a, b):
+    return a * np.sin(b) + b
+
+
+def loop_over_a_call_result(v, s):
+    v1 = scaled_sine(v * 0.5, v)            # a callee's result: its kind is unknown
+    v2 = v * 1.0
+    for i in range(3):
+        v2 = np.sin(s) * v1                 # bv2 is zeroed at each reverse step's end
+    return np.sum(v * np.cos(v2))
+
+
+FUZZED = [(zeroed_in_loop, (0.37, -0.81)), (loop_reads_a_copy, (0.37, -0.81)),
+          (loop_over_a_call_result, (np.array([0.3, -0.7, 0.45]), 0.6))]
+
+
+@pytest.mark.parametrize("fn, args", FUZZED, ids=[c[0].__name__ for c in FUZZED])
+def test_second_order_of_fuzzed_loops(fn, args):
     """Found by a random-program fuzz run.  zeroed_in_loop: an adjoint set
     before the reverse loop and zero after each step needs a None-guarded
     tangent (it was a TypeError).  loop_reads_a_copy: a copy propagated
     into a loop body left stale facts on the body's statements, so dead-code
-    elimination dropped the definition it now reads (a NameError)."""
-    check_grads(fn, 0.37, -0.81, order=2)
+    elimination dropped the definition it now reads (a NameError).
+    loop_over_a_call_result: the same as the first, in reverse mode, for an
+    adjoint whose zero is None (a TypeError at first order)."""
+    check_grads(fn, *args, order=2)
 
 
 @pytest.mark.parametrize("fn", SCALAR, ids=lambda fn: fn.__name__)
