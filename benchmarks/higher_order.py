@@ -1,14 +1,13 @@
 """Workloads of the higher-order issue: a second derivative through a loop,
 a Hessian-vector product on the MLP, and checkpoint memory on the RNN."""
 import math
-import time
 
 import numpy as np
 
 from ad_compiler import checkpoint, grad, gradient, hvp
 
 from . import peers
-from .workloads import (_check, _fresh_compiler_state, mlp_data, mlp_hand, mlp_loss,
+from .workloads import (_check, first_call_times, mlp_data, mlp_hand, mlp_loss,
                         rnn_data, rnn_loss, scalar_loop)
 
 # ---------------------------------------------------------------- d2/dx2 of the loop
@@ -48,13 +47,7 @@ def workload_second_derivative():
 
 def second_derivative_codegen_times(rounds=7):
     """Seconds for the first call of grad(grad(scalar_loop)), compiler caches cleared."""
-    times = []
-    for _ in range(rounds):
-        _fresh_compiler_state()
-        start = time.perf_counter()
-        grad(grad(scalar_loop))(0.5)
-        times.append(time.perf_counter() - start)
-    return sorted(times)
+    return first_call_times(lambda: grad(grad(scalar_loop))(0.5), rounds)
 
 
 # ---------------------------------------------------------------- HVP on the MLP

@@ -5,6 +5,7 @@ and, when installed, peers (HIPS autograd, JAX, PyTorch).  Every contender
 is checked against the reference before it is timed.
 """
 import math
+import time
 
 import numpy as np
 
@@ -271,29 +272,26 @@ def _load(source, filename):
 
 def codegen_loop_times(rounds=7):
     """Seconds for the first gradient of a 40-line function with loops and 3 helpers."""
-    import time
     model = _load(CODEGEN_LOOPS_SOURCE, "<benchmark codegen loops>")
     rng = np.random.RandomState(0)
     args = (rng.randn(3, 4) * 0.3, rng.randn(4, 4) * 0.3, np.zeros(4), rng.randn(4, 2) * 0.3,
             rng.randn(6, 2, 3), rng.randn(6, 2, 2))
+    return first_call_times(lambda: gradient(model, *args), rounds)
+
+
+def first_call_times(call, rounds=7):
+    """Sorted seconds of ``call()`` with the compiler's caches cleared before each."""
     times = []
     for _ in range(rounds):
         _fresh_compiler_state()
         start = time.perf_counter()
-        gradient(model, *args)
+        call()
         times.append(time.perf_counter() - start)
     return sorted(times)
 
 
 def codegen_times(rounds=7):
     """Seconds to generate and compile the gradient of a 20-line function."""
-    import time
     model = _load(CODEGEN_SOURCE, "<benchmark codegen>")
     args = mlp_data(np.float64, batch=4, n_in=5, n_hidden=3, n_out=2)
-    times = []
-    for _ in range(rounds):
-        _fresh_compiler_state()
-        start = time.perf_counter()
-        gradient(model, *args)
-        times.append(time.perf_counter() - start)
-    return sorted(times)
+    return first_call_times(lambda: gradient(model, *args), rounds)

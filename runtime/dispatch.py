@@ -21,7 +21,7 @@ is compiled once per (code object, active parameters, argument kinds).
 import inspect
 import types
 
-from . import implicit, registry
+from . import helpers, implicit, registry
 from .helpers import Struct, zeros_like
 from .lazy import ad, rt
 
@@ -287,16 +287,10 @@ def constructor_grads(res, g):
     fields = res.target.fields
 
     def field(name):
-        if g is None:
-            return None
-        if isinstance(g, Struct):
-            return g.fields.get(name)
-        if isinstance(g, dict):
-            return g.get(name)
-        if isinstance(g, tuple):
+        if isinstance(g, tuple):          # a namedtuple's gradient: by position
             i = fields.index(name)
             return g[i] if i < len(g) else None
-        return getattr(g, name, None)
+        return helpers.field(g, name)
 
     out = []
     for entry in res.spec:
