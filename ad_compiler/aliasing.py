@@ -39,7 +39,7 @@ def mutated_names(stmts, is_module=lambda name: False):
 def _mutations(stmts, is_module):
     """Every statement that changes each name in place, in program order."""
     out = {}
-    for s in _flatten(stmts):
+    for s in N.statements(stmts):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
             base = s.targets[0].value
             if isinstance(base, gast.Name):
@@ -50,14 +50,6 @@ def _mutations(stmts, is_module):
                     and f.attr in MUTATING_METHODS and not is_module(f.value.id)):
                 out.setdefault(f.value.id, []).append(s)
     return out
-
-
-def _flatten(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _flatten(s.body)
-            yield from _flatten(s.orelse)
 
 
 def _places(stmts, loops=frozenset(), out=None):
@@ -127,7 +119,7 @@ def check(fn, source, kinds, user_names, params, callee, is_module):
     if not mutated:
         return []
     places = _places(fn.body)
-    for s in _flatten(fn.body):
+    for s in N.statements(fn.body):
         if not isinstance(s, (gast.Assign, gast.Expr)):
             continue
         for name in _stored(s):

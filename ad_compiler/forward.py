@@ -358,7 +358,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
 def _lists_of_tangents(ctx, body):
     """Lists whose every appended item carries a tangent (pops are then never None)."""
     appended = {}
-    for s in _walk_statements(body):
+    for s in N.statements(body):
         if (isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)
                 and isinstance(s.value.func, gast.Attribute) and s.value.func.attr == "append"
                 and isinstance(s.value.func.value, gast.Name)):
@@ -368,11 +368,3 @@ def _lists_of_tangents(ctx, body):
                 K.numeric(ctx.kinds.get(item.id))
             appended[lst] = appended.get(lst, True) and ok
     return {lst for lst, ok in appended.items() if ok}
-
-
-def _walk_statements(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _walk_statements(s.body)
-            yield from _walk_statements(s.orelse)

@@ -93,6 +93,16 @@ def is_atom(node):
 _AST = gast.AST
 
 
+def statements(stmts):
+    """Every statement of ``stmts`` and of the if/for/while blocks inside them,
+    in program order (nested function bodies are not entered)."""
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from statements(s.body)
+            yield from statements(s.orelse)
+
+
 def walk(node):
     """Every node under ``node`` (or under each node of a list), in no set order.
 
