@@ -156,6 +156,20 @@ def defvjp(fn, *vjps, out=None, name=None, when=None):
     return rule
 
 
+def def_same(fn, like, name=None):
+    """Give ``fn`` the rules of ``like``: ``numpy.add`` differentiates as ``+``.
+
+    >>> import numpy as np, operator
+    >>> def_same(np.add, operator.add)  # doctest: +SKIP
+    """
+    rule, src = _rule(fn, name), lookup(like)
+    for field in ("vjps", "jvps", "vjp_all", "jvp_all", "linear", "nondiff", "out",
+                  "namespace"):
+        setattr(rule, field, getattr(src, field))
+    rule.variants = list(src.variants)
+    return rule
+
+
 def defjvp(fn, *jvps, out=None, name=None, may_be_none=False):
     """Register forward rules, one per positional argument (None: no tangent).
     ``may_be_none``: a rule that may give None (zero) for a tangent that is not."""

@@ -21,12 +21,15 @@ Reductions live in :mod:`runtime.rules_reductions`.
 Every helper used inside a rule has rules itself, so generated code can be
 differentiated again.  Linear algebra lives in :mod:`runtime.rules_linalg`.
 """
+import operator
+
 import numpy
 import numpy as xp
 
 from .helpers import broadcast_like, unbroadcast
-from .registry import (ARRAY, ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defvjp,
-                       nondifferentiable)
+from . import rules_basic  # noqa: F401  (registers the operator rules def_same copies)
+from .registry import (ARRAY, ELEMENTWISE, SAME, SCALAR, def_linear, def_same, def_unary, defjvp,
+                       defvjp, nondifferentiable)
 
 # ---------------------------------------------------------------- output kinds
 # ``out=`` may be a function of the argument kinds; these are used where the
@@ -125,22 +128,10 @@ def_linear(numpy.real)
 defvjp(numpy.conjugate, lambda g, ans, x: xp.conj(g), out=ELEMENTWISE)   # numpy.conj
 def_linear(numpy.conjugate)
 
-defvjp(numpy.add, lambda g, ans, x1, x2: unbroadcast(g, x1),
-       lambda g, ans, x1, x2: unbroadcast(g, x2), out=ELEMENTWISE)
-defjvp(numpy.add, lambda d, ans, x1, x2: broadcast_like(d, ans),
-       lambda d, ans, x1, x2: broadcast_like(d, ans))
-defvjp(numpy.subtract, lambda g, ans, x1, x2: unbroadcast(g, x1),
-       lambda g, ans, x1, x2: -unbroadcast(g, x2), out=ELEMENTWISE)
-defjvp(numpy.subtract, lambda d, ans, x1, x2: broadcast_like(d, ans),
-       lambda d, ans, x1, x2: broadcast_like(-d, ans))
-defvjp(numpy.multiply, lambda g, ans, x1, x2: unbroadcast(g * x2, x1),
-       lambda g, ans, x1, x2: unbroadcast(x1 * g, x2), out=ELEMENTWISE)
-defjvp(numpy.multiply, lambda d, ans, x1, x2: broadcast_like(d * x2, ans),
-       lambda d, ans, x1, x2: broadcast_like(x1 * d, ans))
-defvjp(numpy.divide, lambda g, ans, x1, x2: unbroadcast(g / x2, x1),    # numpy.true_divide
-       lambda g, ans, x1, x2: unbroadcast(-g * ans / x2, x2), out=ELEMENTWISE)
-defjvp(numpy.divide, lambda d, ans, x1, x2: broadcast_like(d / x2, ans),
-       lambda d, ans, x1, x2: broadcast_like(-d * ans / x2, ans))
+# The arithmetic ufuncs differentiate as the operators (rules_basic).
+for _ufunc, _op in ((numpy.add, operator.add), (numpy.subtract, operator.sub),
+                    (numpy.multiply, operator.mul), (numpy.divide, operator.truediv)):
+    def_same(_ufunc, _op)                                  # numpy.true_divide is divide
 # log(0) is replaced by 0: the exponent's gradient at base 0 is 0 (ans is 0 there).
 for _power in (numpy.power, numpy.float_power):
     defvjp(_power, lambda g, ans, x1, x2: unbroadcast(g * x2 * x1 ** (x2 - 1), x1),

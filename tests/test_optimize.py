@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from ad_compiler import adjoint_source, check_grads, grad, gradient
+from test_custom import rnn      # the plain RNN loss, also checkpointed there
 
 
 def loop(x):
@@ -117,13 +118,6 @@ def test_hvp_of_a_closure_does_not_differentiate_captured_data():
 
 
 # ---------------------------------------------------------------- hoisted weight products
-
-def rnn(Wx, Wh, xs, h0):
-    h = h0
-    for t in range(xs.shape[0]):
-        h = np.tanh(xs[t] @ Wx + h @ Wh)
-    return np.sum(h * h)
-
 
 def rnn_in_place(Wx, Wh, xs, h0):
     h = h0.copy()

@@ -21,6 +21,7 @@ import runtime.helpers as H
 from ad_compiler import adjoint_source, compiler
 from ad_compiler.checks import check_grads
 from runtime import registry
+from test_control_flow import over_dict_items
 
 V = np.array([0.5, -1.2, 2.0])
 M = np.array([[0.5, -1.0, 2.0], [1.5, 0.2, -0.7]])
@@ -79,13 +80,6 @@ def scalar_power(x, y):
     return x ** y
 
 
-def dict_items(d):
-    t = 0.0
-    for k, x in d.items():
-        t = t + x * x * (2.0 if k == "b" else 1.0)
-    return t
-
-
 def copies_argument(v):
     v[0] = v[1] * v[2]          # the caller's array is copied on entry, then changed
     return np.sum(v * v)
@@ -102,7 +96,7 @@ CONSTRUCTS = [
     (builtin_sum, (V,), ["sum_vjp"], ["sum_jvp"]),
     (tuple_call, (V,), ["sequence_vjp"], ["sequence_jvp"]),
     (scalar_power, (1.3, 0.7), ["log"], ["log"]),
-    (dict_items, (D,), ["iter_sequence", "sequence_grad"], ["iter_sequence"]),
+    (over_dict_items, (D,), ["iter_sequence", "sequence_grad"], ["iter_sequence"]),
     (copies_argument, (V,), ["copy_input"], []),
 ]
 
