@@ -14,11 +14,15 @@ function being differentiated (the caller's arrays are never changed);
 a function called from differentiated code may not mutate its arguments,
 since its caller would see the change.
 """
+import builtins
+
 import gast
+import numpy as np
 
 from . import kinds as K
 from . import nodes as N
 from .errors import UnsupportedSyntaxError, located
+from .resolve import MISSING
 
 VIEW_METHODS = frozenset(["reshape", "ravel", "view", "transpose", "swapaxes", "squeeze",
                           "flatten_view", "T", "mT", "real", "imag", "diagonal"])
@@ -36,11 +40,18 @@ def mutated_names(stmts, is_module=lambda name: False):
     return {name: where[0] for name, where in _mutations(stmts, is_module).items()}
 
 
-def _mutations(stmts, is_module):
-    """Every statement that changes each name in place, in program order."""
+def _mutations(stmts, is_module, kinds=None):
+    """Every statement that changes each name in place, in program order.
+
+    ``x += v`` counts when ``x`` may be a list or an array (``kinds``
+    known); on numbers, strings and tuples it rebinds ``x``.
+    """
     out = {}
     for s in N.statements(stmts):
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+        if getattr(s, "augmented", False) and kinds is not None and \
+                _changes_in_place(kinds.get(s.targets[0].id)):
+            out.setdefault(s.targets[0].id, []).append(s)
+        elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
             base = s.targets[0].value
             if isinstance(base, gast.Name):
                 out.setdefault(base.id, []).append(s)
@@ -78,6 +89,10 @@ def _change_after(names, s, mutations, places):
     return None
 
 
+def _changes_in_place(kind):
+    return kind is None or kind.tag in ("array", "list", "dict", "other")
+
+
 def _mutable(kind):
     return kind is None or kind.tag in ("array", "list", "dict", "other", "tuple")
 
@@ -92,6 +107,16 @@ def _is_view(value, kinds):
     if (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
             and isinstance(value.func.value, gast.Name) and value.func.attr in VIEW_METHODS):
         return value.func.value.id
+    return None
+
+
+def _walked(s, is_module):
+    """The name a ``for`` loop walks, for ``_seq = iter_sequence(x)``."""
+    v = s.value if isinstance(s, gast.Assign) else None
+    if (isinstance(v, gast.Call) and isinstance(v.func, gast.Name)
+            and v.func.id.startswith("iter_sequence") and v.args
+            and isinstance(v.args[0], gast.Name)):
+        return v.args[0].id
     return None
 
 
@@ -113,7 +138,7 @@ def _stored(s):
 
 def check(fn, source, kinds, user_names, params, callee, is_module):
     """Reject aliasing of mutated values; returns the parameters to copy on entry."""
-    mutations = _mutations(fn.body, is_module)
+    mutations = _mutations(fn.body, is_module, kinds)
     mutated = {name: where[0] for name, where in mutations.items()}
     local = _locals(fn)
     if not mutated:
@@ -123,10 +148,17 @@ def check(fn, source, kinds, user_names, params, callee, is_module):
         if not isinstance(s, (gast.Assign, gast.Expr)):
             continue
         for name in _stored(s):
-            if name in mutated and _mutable(kinds.get(name)):
-                raise _error(s, source, "'%s' is stored in a container and is also changed in "
-                             "place at line %d; store a copy (%s.copy())"
-                             % (name, mutated[name].lineno, name))
+            later = _change_after((name,), s, mutations, places)
+            if later is not None and _mutable(kinds.get(name)):
+                raise _error(s, source, "'%s' is stored in a container and is changed in "
+                             "place later, at line %d; store a copy (%s.copy())"
+                             % (name, later.lineno, name))
+        walked = _walked(s, is_module)
+        if walked is not None and _change_after((walked,), s, mutations, places) is not None:
+            m = _change_after((walked,), s, mutations, places)
+            raise _error(s, source, "the loop walks '%s', which line %d changes in place while "
+                         "it runs; loop over a copy ('for ... in %s.copy()')"
+                         % (walked, m.lineno, walked))
         if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
             continue
         z, value = s.targets[0].id, s.value
@@ -182,3 +214,157 @@ def copy_on_entry(fn, names, externs, namer):
         entry += [N.assign(t, N.call(N.name(ref), [p]), fn), N.assign(p, N.name(t), fn)]
     fn.body = entry + fn.body
     return fn
+
+
+# ------------------------------------------------------------------ ownership
+
+# NumPy functions whose result may be (a view of) their argument.
+_VIEW_FUNCTIONS = frozenset([
+    "asarray", "asanyarray", "ascontiguousarray", "asfortranarray", "asarray_chkfinite",
+    "require", "reshape", "ravel", "transpose", "matrix_transpose", "permute_dims",
+    "squeeze", "expand_dims", "swapaxes", "moveaxis", "rollaxis", "broadcast_to",
+    "broadcast_arrays", "diagonal", "diag", "real", "imag", "atleast_1d", "atleast_2d",
+    "atleast_3d", "flip", "fliplr", "flipud", "rot90", "split", "array_split", "hsplit",
+    "vsplit", "dsplit", "unstack", "frombuffer", "asmatrix", "as_strided", "view"])
+# Builtins and methods that always build a new object.
+_FRESH_BUILTINS = frozenset(["list", "dict", "set", "sorted", "tuple", "len", "range",
+                             "abs", "float", "int", "sum", "round", "pow", "divmod"])
+_FRESH_METHODS = frozenset(["copy", "astype", "tolist", "sum", "mean", "prod", "cumsum",
+                            "cumprod", "dot", "clip", "round", "flatten", "std", "var",
+                            "max", "min", "argmax", "argmin", "any", "all", "conj",
+                            "conjugate", "repeat", "take", "nonzero", "outer", "__add__",
+                            "__mul__", "__sub__", "__truediv__", "__neg__", "__pow__",
+                            "__matmul__"])
+_FRESH_VALUES = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.List, gast.Dict, gast.Set,
+                 gast.Constant, gast.Tuple)
+
+
+def _fresh(value, resolve, is_module):
+    """True if ``value`` (an ANF right-hand side) surely builds a new object."""
+    if isinstance(value, _FRESH_VALUES):
+        return True
+    if not isinstance(value, gast.Call):
+        return False
+    if any(k.arg in ("out", "copy") for k in value.keywords):
+        return False
+    func = value.func
+    if isinstance(func, gast.Attribute) and not _rooted_at_module(func, is_module):
+        return func.attr in _FRESH_METHODS
+    obj = resolve(func)
+    if obj is None:
+        return False
+    from runtime.helpers import copy_input
+    if obj is copy_input or isinstance(obj, np.ufunc):
+        return True
+    name = getattr(obj, "__name__", "")
+    module = getattr(obj, "__module__", None) or ""
+    if module.startswith("numpy"):
+        return name not in _VIEW_FUNCTIONS
+    return obj in _FRESH_OBJECTS
+
+
+def _rooted_at_module(node, is_module):
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return isinstance(node, gast.Name) and is_module(node.id)
+
+
+_FRESH_OBJECTS = [getattr(builtins, n) for n in _FRESH_BUILTINS]
+
+
+def ownership_checks(fn, source, kinds, resolver, externs, exempt):
+    """After each definition of a name changed in place that is not surely a
+    new object (``a = helper(x)``, ``a = x[0]``), insert ``check_owned(a)``:
+    at run time it refuses an object someone else can see.  Returns True if
+    any check was inserted."""
+    from runtime.ownership import check_owned
+    mutated = set(_mutations(fn.body, resolver.is_module, kinds)) - set(exempt)
+    if not mutated:
+        return False
+    ref = externs.ref(check_owned, "check_owned")
+
+    def resolve(func):
+        obj = resolver.static(func)
+        return None if obj is MISSING else obj
+
+    def walk(stmts):
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(s, (gast.If, gast.For, gast.While)):
+                    setattr(s, field, walk(getattr(s, field)))
+            out.append(s)
+            if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                    and s.targets[0].id in mutated
+                    and not isinstance(s.value, gast.Name)
+                    and not _fresh(s.value, resolve, resolver.is_module)):
+                name = s.targets[0].id
+                where = str(located(s, source))
+                out.append(N.expr_stmt(N.call(N.name(ref), [name, N.const(where),
+                                                            N.const(name)]), s))
+                inserted.append(s)
+        return out
+
+    inserted = []
+    fn.body = walk(fn.body)
+    return bool(inserted)
+
+
+def drop_proven_part_checks(fn, kinds, user_names, is_module):
+    """Remove ``check_part(c, i, p)`` where ``c`` is provably built here from
+    literals whose inner containers nothing else holds (``grid = [[a, b],
+    [c, d]]``): the run-time count would see the compiler's own temporaries
+    and refuse a store Python allows."""
+    defs, loads = {}, {}
+    for s in N.statements(fn.body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            defs.setdefault(s.targets[0].id, []).append(s.value)
+        for n in _own_loads(s):
+            loads[n] = loads.get(n, 0) + 1
+    mutations = _mutations(fn.body, is_module, kinds)
+
+    def private(e):
+        if isinstance(e, gast.Constant):
+            return True
+        if not isinstance(e, gast.Name):
+            return False
+        if e.id in user_names:
+            return kinds.get(e.id) is not None and kinds.get(e.id).tag == "scalar"
+        values = defs.get(e.id, [])
+        return (len(values) == 1 and isinstance(values[0], (gast.List, gast.Dict))
+                and loads.get(e.id) == 1 and e.id not in mutations)
+
+    def proven(container):
+        values = defs.get(container)
+        if not values or any(not isinstance(v, (gast.List, gast.Dict)) for v in values):
+            return False
+        for m in mutations.get(container, ()):
+            # only the write-backs of chained stores may change it
+            if not (isinstance(m, gast.Assign) and isinstance(m.value, gast.Name)
+                    and getattr(m, "writeback", False)):
+                return False
+        return all(private(e) for v in values
+                   for e in (v.elts if isinstance(v, gast.List) else v.values))
+
+    def keep(s):
+        return not (getattr(s, "part_check", False) and isinstance(s.value.args[0], gast.Name)
+                    and proven(s.value.args[0].id))
+    _filter_statements(fn, keep)
+
+
+def _own_loads(s):
+    """Names ``s`` itself loads (a compound statement: its header only)."""
+    part = {gast.If: "test", gast.While: "test", gast.For: "iter"}.get(type(s))
+    node = getattr(s, part) if part else s
+    return [n.id for n in N.walk(node) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load)]
+
+
+def _filter_statements(node, keep):
+    for field in ("body", "orelse"):
+        block = getattr(node, field, None)
+        if isinstance(block, list):
+            setattr(node, field, [s for s in block if keep(s)])
+            for s in getattr(node, field):
+                if isinstance(s, (gast.If, gast.For, gast.While)):
+                    _filter_statements(s, keep)

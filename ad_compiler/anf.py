@@ -11,13 +11,19 @@ User variable names are kept (closures depend on them); only temporaries
 are new, named by :class:`~ad_compiler.naming.Namer`.
 """
 
+import os
+
 import gast
+
+from runtime.helpers import copy_input
+from runtime.ownership import check_part
 
 from . import nodes as N
 
 
 class Normaliser:
-    def __init__(self, namer, externs, local_names, is_module):
+    def __init__(self, namer, externs, local_names, is_module, filename="<unknown>"):
+        self.filename = os.path.basename(filename or "<unknown>")
         self.namer = namer
         self.externs = externs
         self.locals = set(local_names)
@@ -70,14 +76,17 @@ class Normaliser:
         if isinstance(t, gast.Name):
             self.assign_name(t.id, gast.BinOp(left=N.name(t.id), op=s.op, right=s.value),
                              out, s)
+            # On a list or an array, ``x += v`` changes x's object in place:
+            # the aliasing pass decides by x's kind.
+            out[-1].augmented = True
             return
-        base = self.atom(t.value, out)
         if isinstance(t, gast.Subscript):
-            index = self.index(t.slice, out)
-            old = self.temp(N.subscript(base, index), out, s)
+            parts, indices = self.chain(t, out, s)
+            old = self.temp(N.subscript(parts[-1], indices[-1]), out, s)
             new = self.temp(gast.BinOp(left=old, op=s.op, right=self.atom(s.value, out)), out, s)
-            out.append(N.assign(N.subscript(base, N.copy(index), store=True), new, s))
+            self.store_chain(parts, indices, new, out, s)
         else:
+            base = self.atom(t.value, out)
             old = self.temp(N.attribute(base, t.attr), out, s)
             new = self.temp(gast.BinOp(left=old, op=s.op, right=self.atom(s.value, out)), out, s)
             out.append(N.assign(N.attribute(base, t.attr, store=True), new, s))
@@ -95,14 +104,46 @@ class Normaliser:
         elif isinstance(target, (gast.Tuple, gast.List)):
             self.unpack(target.elts, value, out, like)
         elif isinstance(target, gast.Subscript):
-            base = self.atom(target.value, out)
-            index = self.index(target.slice, out)
-            out.append(N.assign(N.subscript(base, index, store=True), value, like))
+            parts, indices = self.chain(target, out, like)
+            self.store_chain(parts, indices, value, out, like)
         elif isinstance(target, gast.Attribute):
             base = self.atom(target.value, out)
             out.append(N.assign(N.attribute(base, target.attr, store=True), value, like))
         else:
             out.append(N.assign(target, value, like))
+
+    def chain(self, target, out, like):
+        """``a[i][j][k]`` as a store target: the containers ``a``, ``a[i]``,
+        ``a[i][j]`` and the indices ``i, j, k``, loaded left to right.
+
+        Each inner container is a private copy (proven to be Python's
+        meaning by ``check_part``) that :meth:`store_chain` writes back, so
+        every change is a store the compiler sees on a name it tracks.
+        """
+        links = []
+        while isinstance(target, gast.Subscript) and isinstance(target.value, gast.Subscript):
+            links.append(target.slice)
+            target = target.value
+        parts = [self.atom(target.value, out)]
+        indices = [self.index(target.slice, out)]
+        for index in reversed(links):
+            part = self.temp(N.subscript(parts[-1], N.copy(indices[-1])), out, like)
+            where = "%s:%d" % (self.filename, getattr(like, "lineno", 0) or 0)
+            out.append(N.expr_stmt(N.call(self.helper(check_part, "check_part"),
+                                          [parts[-1], N.copy(indices[-1]), part,
+                                           N.const(where)]), like))
+            out[-1].part_check = True
+            own = self.temp(N.call(self.helper(copy_input, "copy_input"), [part]), out, like)
+            parts.append(own)
+            indices.append(self.index(index, out))
+        return parts, indices
+
+    def store_chain(self, parts, indices, value, out, like):
+        """``parts[-1][indices[-1]] = value``, then each copy written back."""
+        for part, index in zip(reversed(parts), reversed(indices)):
+            out.append(N.assign(N.subscript(part, N.copy(index), store=True), value, like))
+            out[-1].writeback = part is not parts[-1]      # every store but the innermost
+            value = part
 
     def unpack(self, elts, value, out, like):
         starred = [i for i, e in enumerate(elts) if isinstance(e, gast.Starred)]
@@ -468,6 +509,6 @@ def local_names(fn):
 def normalise(source, namer, externs, is_module):
     """Return a copy of ``source.node`` in A-normal form."""
     fn = N.copy(source.node)
-    norm = Normaliser(namer, externs, local_names(fn), is_module)
+    norm = Normaliser(namer, externs, local_names(fn), is_module, source.filename)
     fn.body = norm.block(fn.body)
     return fn

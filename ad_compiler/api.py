@@ -398,7 +398,8 @@ def jvp(f, primals, tangents):
     target = Target(f)
     spec = tuple(i for i, t in enumerate(tangents) if t is not None)
     fn = f if target.lead == () or target.func is not _apply else f
-    return dispatch.call_jvp(fn, spec, tuple(tangents[i] for i in spec), *primals)
+    with compiler.top_level(target.func):
+        return dispatch.call_jvp(fn, spec, tuple(tangents[i] for i in spec), *primals)
 
 
 def _as_array_input(x):

@@ -70,14 +70,19 @@ class ReturnLowering:
             self.done = self.namer.fresh("_done")
         return self.done
 
-    def block(self, stmts, in_loop):
+    def block(self, stmts, in_loop, after=False):
+        """Lower the returns in ``stmts``.  ``after``: code may follow this
+        block in an enclosing one, so a return must also raise the flag that
+        skips it (an early return nested two ``if``s deep)."""
         out = []
         for i, s in enumerate(stmts):
             rest = stmts[i + 1:]
             if isinstance(s, gast.Return):
                 out.append(N.assign(self.ret, s.value, s))
+                if in_loop or after:
+                    out.append(N.assign(self.flag(), N.const(True), s))
                 if in_loop:
-                    out.extend([N.assign(self.flag(), N.const(True), s), gast.Break()])
+                    out.append(gast.Break())
                 return out
             if not _has([s], gast.Return):
                 out.append(s)
@@ -88,25 +93,42 @@ class ReturnLowering:
                 body_exits = _always_exits(s.body, gast.Return)
                 else_exits = _always_exits(s.orelse, gast.Return)
                 if body_exits or else_exits:
-                    s.body = self.block(s.body + ([] if body_exits else rest), in_loop)
-                    s.orelse = self.block(s.orelse + ([] if else_exits else rest), in_loop)
+                    s.body = self.block(s.body + ([] if body_exits else rest), in_loop, after)
+                    s.orelse = self.block(s.orelse + ([] if else_exits else rest), in_loop, after)
                     out.append(s)
                     return out
+            inner_after = after or bool(rest)
             if isinstance(s, gast.If):
-                s.body = self.block(s.body, in_loop)
-                s.orelse = self.block(s.orelse, in_loop)
+                s.body = self.block(s.body, in_loop, inner_after)
+                s.orelse = self.block(s.orelse, in_loop, inner_after)
             else:
-                s.body = self.block(s.body, in_loop=True)
+                s.body = self.block(s.body, in_loop=True, after=inner_after)
                 self.flag()
             out.append(s)
             if rest or in_loop:
                 guard = self.flag()
                 if in_loop:
-                    out.append(N.if_(N.name(guard), [gast.Break()], self.block(rest, in_loop), s))
-                else:
-                    out.append(N.if_(N.name(guard), [], self.block(rest, in_loop), s))
+                    out.append(N.if_(N.name(guard), [gast.Break()], self.block(rest, in_loop),
+                                     s))
+                elif rest:
+                    out.append(N.if_(N.name(guard), [], self.block(rest, in_loop, after), s))
             return out
         return out
+
+
+def drop_dead(stmts):
+    """Statements after a ``return``, ``break``, ``continue`` or ``raise`` in
+    the same block never run; dropping them first keeps the lowering's
+    "does this branch always exit" question about the code that runs."""
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            if isinstance(s, (gast.If, gast.For, gast.While)):
+                setattr(s, field, drop_dead(getattr(s, field)))
+        out.append(s)
+        if isinstance(s, (gast.Return, gast.Break, gast.Continue, gast.Raise)):
+            break
+    return out
 
 
 def _own_statements(stmts):
@@ -153,8 +175,38 @@ def _structure_all(stmts):
     return stmts
 
 
+def _stored_names(stmts):
+    out = set()
+    for s in stmts:
+        for n in N.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                out.add(n.id)
+    return out
+
+
+def pin_tests(stmts, namer):
+    """``if c:`` whose body reassigns a name ``c`` reads gets ``_c = c``
+    first.  The adjoint replays the branch after the body ran, so it must
+    read the test as it was, not as the body left it (``a and b`` lowers to
+    ``_t = a; if _t: _t = b``)."""
+    out = []
+    for s in stmts:
+        if isinstance(s, (gast.For, gast.While)):
+            s.body = pin_tests(s.body, namer)
+        if isinstance(s, gast.If):
+            s.body = pin_tests(s.body, namer)
+            s.orelse = pin_tests(s.orelse, namer)
+            if N.loaded_names(s.test) & _stored_names(s.body + s.orelse):
+                pinned = namer.fresh("_c")
+                out.append(N.assign(pinned, s.test, s))
+                s.test = N.name(pinned)
+        out.append(s)
+    return out
+
+
 def structure(fn, namer):
     """Single exit, no ``continue``, ``break`` only at the end of branches."""
+    fn.body = drop_dead(fn.body)
     fn = ReturnLowering(namer).function(fn)
-    fn.body = _structure_all(fn.body)
+    fn.body = pin_tests(_structure_all(fn.body), namer)
     return fn

@@ -9,6 +9,7 @@ object, active inputs, input kinds and options, and is re-validated
 against the globals its static decisions relied on.
 """
 import contextlib
+import contextvars
 import os
 import threading
 from dataclasses import dataclass
@@ -169,8 +170,13 @@ def build(func, active_indices, input_kinds, options):
         # (generated code owns every buffer it changes in place: nothing to check)
         fn, source, ctx.kinds, anf.local_names(source.node), ctx.params, options.callee,
         ctx.resolver.is_module)
+    checked = not getattr(func, "__ad_generated__", False) and aliasing.ownership_checks(
+        fn, source, ctx.kinds, ctx.resolver, ctx.externs, copied)
+    aliasing.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),
+                                     ctx.resolver.is_module)
     if copied:
         fn = aliasing.copy_on_entry(fn, copied, ctx.externs, ctx.namer)
+    if copied or checked:
         ctx.analyse(fn, active_indices, input_kinds)
     if options.mode == "jvp":
         functions = [assemble_jvp(forward.Forward(ctx, fn).function(fn), ctx, fn)]
@@ -294,8 +300,28 @@ _JVP = Options(mode="jvp", callee=True)
 _TANGENT = Options(mode="jvp", callee=True, tangent_only=True)
 
 
+_JVP_TOP = Options(mode="jvp")
+_TOP = contextvars.ContextVar("ad_compiler_top_jvp", default=None)
+
+
+@contextlib.contextmanager
+def top_level(func):
+    """The next forward-mode lookup of ``func`` is the caller's own function:
+    its arguments may be copied on entry (it may change them in place),
+    which a call from other differentiated code must not do."""
+    token = _TOP.set(getattr(func, "__code__", None))
+    try:
+        yield
+    finally:
+        _TOP.reset(token)
+
+
 def jvp_function(func, active, values, tangent_only=False):
     """The forward-mode function of ``func`` for the inputs at ``active``."""
+    top = _TOP.get()
+    if top is not None and not tangent_only and top is func.__code__:
+        _TOP.set(None)
+        return _get(func, active, values, _JVP_TOP)
     return _get(func, active, values, _TANGENT if tangent_only else _JVP)
 
 

@@ -105,6 +105,12 @@ class DataTangents:
             return [N.assign(self.d(recv.id), N.call(self.rt(H.append_tangent), [
                 N.copy(recv), self.maybe(recv), N.copy(item),
                 self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s)]
+        if call.kind == "dynamic" and (any(self.live(a) for a in call.args)
+                                       or self.passes_mutable(call)):
+            # The result is dropped, but the call still goes through
+            # call_jvp, which refuses a callee that would change its
+            # differentiated arguments behind the tangents' back.
+            return [N.expr_stmt(self.joint_call("_", s.value, call, s)[0].value, s)]
         return [s]
 
     def mutating_linear(self, call, s):

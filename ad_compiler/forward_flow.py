@@ -113,15 +113,18 @@ class FlowTangents:
         self.restore_state(merged)
         return [N.if_(N.copy(s.test), body, orelse, s)]
 
-    def material(self, var):
+    def material(self, var, defined=None):
         """Whether ``var``'s zero tangent can be a value here (0.0 or zeros_like)."""
         k = self.kind(var)
-        return k == K.SCALAR or (K.is_array(k) and var in self.defined)
+        return k == K.SCALAR or (K.is_array(k) and var in (
+            self.defined if defined is None else defined))
 
     def loop_body(self, body, like):
         """Tangent code of a loop body whose tangent states agree across iterations."""
         entry = self.snapshot()
         start = entry
+        # (the zero made before the loop can only use what exists there)
+        before = set(self.defined)
         for _ in range(4):
             counters, taken = dict(self.namer.counters), set(self.namer.taken)
             self.restore_state(start)
@@ -134,13 +137,14 @@ class FlowTangents:
                 if e.state == ZERO:
                     # SET at the head, zero at the end: the next iteration starts
                     # from an explicit zero, which only numbers and arrays have
-                    if st.state == SET and not self.material(var):
+                    if st.state == SET and not self.material(var, before):
                         weaker[var] = Tan(MAYBE)
                     continue
                 if e == st:
                     continue
                 if st.state == ZERO:
-                    weaker[var] = Tan(SET if self.material(var) and e.state == SET else MAYBE,
+                    weaker[var] = Tan(SET if self.material(var, before) and e.state == SET
+                                      else MAYBE,
                                       K.is_array(self.kind(var)))
                 elif e.state == MAYBE or st.state == MAYBE:
                     weaker[var] = Tan(MAYBE)

@@ -136,7 +136,8 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
         call = self.ctx.classify(s.value)
         if call.kind == "special" and call.special == "list.append":
             return self.list_append(s, call)
-        if call.kind == "dynamic" and self.any_active(call, s.value):
+        if call.kind == "dynamic" and (self.any_active(call, s.value)
+                                       or self.passes_mutable(call)):
             # The result is dropped, so no gradient flows back; the call still
             # goes through call_fwd, which refuses a callee that would change
             # its differentiated arguments behind the adjoint's back.

@@ -33,10 +33,8 @@ class Simplify:
         self.changed = False
 
     def statement(self, s):
-        if s.__class__ is gast.Assign:
-            tops = {id(s.value)}
-        else:
-            tops = set()
+        # (every assignment's right-hand side, in loops and branches too)
+        tops = {id(n.value) for n in N.walk(s) if n.__class__ is gast.Assign}
 
         def rewrite(n):
             if n.__class__ is gast.BinOp or n.__class__ is gast.UnaryOp:

@@ -45,6 +45,14 @@ class Sweep:
     def restore_state(self, snap):
         self.states = {v: Adj(a.state, a.owned) for v, a in snap.items()}
 
+    def passes_mutable(self, call):
+        """A call made for its effect that receives an array or a container
+        could change it: the checked path (call_fwd, call_jvp) compiles the
+        callee, which refuses that."""
+        return not getattr(self.ctx.func, "__ad_generated__", False) and any(
+            isinstance(a, gast.Name) and (self.kind(a.id) is None or self.kind(a.id).tag in (
+                "array", "list", "dict", "other")) for a in call.args)
+
     def kind(self, var):
         return self.kinds.get(var, K.OTHER)
 

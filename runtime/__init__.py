@@ -2,5 +2,5 @@
 
 Importing this package registers every rule table.
 """
-from . import registry, helpers  # noqa: F401
+from . import registry, helpers, ownership  # noqa: F401
 from . import rules_basic, rules_numpy, rules_reductions, rules_runtime, rules_linalg  # noqa: F401

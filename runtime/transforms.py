@@ -159,7 +159,7 @@ def jvp_applied(applied, input_tangents, tangent_only=False):
     inputs = applied.inputs
     active = tuple(i for i, t in enumerate(input_tangents) if t is not None)
     if not active:
-        out = applied.call()
+        out = _call_checked(applied, inputs)
         return zeros_like(out) if tangent_only else (out, zeros_like(out))
     tans = [_materialise(input_tangents[i], inputs[i]) for i in active]
     if tangent_only and applied.adapt_tangent is not None:
@@ -169,6 +169,18 @@ def jvp_applied(applied, input_tangents, tangent_only=False):
     out, dout = compiled.jvp(*inputs, *tans)
     result = applied.adapt(out, dout)
     return result[1] if tangent_only else result
+
+
+def _call_checked(applied, inputs):
+    """A call with no tangents still runs the callee's compiled code when it
+    receives arrays or containers: compiling refuses a callee that changes
+    its arguments, which its caller (differentiated) would not see."""
+    if getattr(applied.func, "__code__", None) is None or getattr(
+            applied.func, "__ad_generated__", False) or not any(
+            isinstance(v, (np.ndarray, list, dict)) for v in inputs):
+        return applied.call()
+    compiled = _compiler().jvp_function(applied.func, (), inputs)
+    return applied.adapt(*compiled.jvp(*inputs))[0]
 
 
 def _materialise(t, x):

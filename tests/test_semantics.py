@@ -1,0 +1,319 @@
+"""Python's own semantics for control flow, mutation and closures, at every order.
+
+Each function here is the minimal reproduction of a family that an outside
+fuzzer found silently wrong or crashing (the W and C families of the issue
+"Exactly Python's semantics").  A function is either differentiated exactly
+(first order, forward mode, nested gradient, hessian, grad(grad(f))) or
+refused with an ``ADError`` that names this file and line, in every mode.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from ad_compiler import ADError, grad, gradient, hessian, jvp
+from ad_compiler.checks import check_grads
+
+
+def fd(f, x, h=1e-5):
+    """Central differences of a scalar function of a float or an array."""
+    x = np.asarray(x, dtype=float)
+    out = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        out[i] = (f(up if x.ndim else float(up)) - f(down if x.ndim else float(down))) / (2 * h)
+    return out if x.ndim else float(out)
+
+
+def exact_at_every_order(f, x):
+    """Gradient, jvp and the second order by three routes, against finite
+    differences; the caller's argument is never changed."""
+    before = np.array(x, copy=True)
+    check_grads(f, x, order=2)
+    if np.ndim(x) == 0:
+        want = fd(lambda t: fd(f, t, 1e-5), x, 1e-4)
+        assert np.isclose(gradient(lambda t: gradient(f, t)[0], x)[0], want, atol=1e-4)
+        assert np.isclose(grad(grad(f))(x), want, atol=1e-4)
+    else:
+        want = np.array([fd(lambda t: fd(f, t, 1e-5)[i], x, 1e-4)
+                         for i in np.ndindex(x.shape)]).reshape(x.shape + x.shape)
+        np.testing.assert_allclose(hessian(f, x), want, atol=1e-4)
+    np.testing.assert_array_equal(x, before)
+
+
+def refused_in_every_mode(f, x, phrase):
+    before = np.array(x, copy=True)
+    tangent = np.ones_like(x) if np.ndim(x) else 1.0
+    for run in (lambda: gradient(f, x), lambda: jvp(f, (x,), (tangent,)),
+                lambda: hessian(f, x) if np.ndim(x) else grad(grad(f))(x)):
+        with pytest.raises(ADError, match=phrase) as info:
+            run()
+        assert "test_semantics.py:" in str(info.value)
+    np.testing.assert_array_equal(x, before)
+
+
+# ------------------------------------------------------------------ W1: early returns
+
+def return_nested_two_deep(x):
+    s = 2.0 * x
+    if x < 0.0:
+        if x < 5.0:
+            return 0.729 * x
+    return s + x
+
+
+def dead_code_after_return(x):
+    if x > -10.0:
+        return x * 3.0
+        y = x * x       # noqa: F841  (never runs)
+    return x * x
+
+
+def return_in_loop_in_branch(x):
+    s = x
+    for i in range(3):
+        if s > 1.0:
+            if i > 0:
+                return s * x
+        s = s * 1.5
+    return s
+
+
+# ------------------------------------------------------------------ W2: and/or in loops
+
+def and_in_loop(x):
+    s = 0.0
+    for i in range(2):
+        if x > 0.0 and x < 0.5:
+            s = s + x * x
+    return s + x
+
+
+def or_in_loop(x):
+    s = 0.0
+    for i in range(2):
+        if x > 2.0 or x < 1.5:
+            s = s + x * x
+    return s + x
+
+
+def chained_comparison_in_conditional_expression(x):
+    s = 0.0
+    for i in range(3):
+        s = s + (x * x if -1.0 < 0.5 * i < 0.7 else x)
+    return s
+
+
+def boolean_filter_in_comprehension(x):
+    return sum([x * k for k in range(4) if k > 0 and not k == 2])
+
+
+@pytest.mark.parametrize("f, x", [
+    (return_nested_two_deep, -1.15), (return_nested_two_deep, 1.3),
+    (dead_code_after_return, 0.7), (return_in_loop_in_branch, 0.9),
+    (return_in_loop_in_branch, 1.2), (and_in_loop, 1.0), (and_in_loop, 0.3),
+    (or_in_loop, 1.0), (or_in_loop, 1.7), (chained_comparison_in_conditional_expression, 1.0),
+    (boolean_filter_in_comprehension, 0.4)])
+def test_control_flow(f, x):
+    exact_at_every_order(f, x)
+
+
+# ------------------------------------------------------------------ W3-W8: mutation
+
+def bump(p):
+    p += 0.3
+
+
+def square_in_place(p):
+    p *= p
+
+
+def set_first(p, v):
+    p[0] = v
+
+
+def helper_bumps_a_copy(x):
+    y = x * 2.0
+    bump(y)
+    return np.sum(y * y)
+
+
+def helper_squares_a_copy(x):
+    y = x.copy()
+    square_in_place(y)
+    return np.sum(y)
+
+
+def helper_sets_an_item(x):
+    y = x.copy()
+    set_first(y, x[1] * 3.0)
+    return np.sum(y * y)
+
+
+def helper_bumps_the_argument(x):
+    bump(x)
+    return np.sum(x * x)
+
+
+def helper_bumps_a_view(x):
+    bump(x[1:])
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("f", [helper_bumps_a_copy, helper_squares_a_copy, helper_sets_an_item,
+                               helper_bumps_the_argument, helper_bumps_a_view])
+def test_a_helper_that_changes_its_argument_is_refused(f):
+    refused_in_every_mode(f, np.array([1.0, 2.0, 0.5]), "changes its argument 'p' in place")
+
+
+def alias_then_augmented(x):
+    a = x
+    x += 0.5
+    return np.sum(a * a)
+
+
+def view_then_augmented(x):
+    v = x[1:]
+    v *= -1.0
+    return np.sum(x * x * x)
+
+
+def broadcast_view_kept(x):
+    c = x[:, None]
+    x -= 1.0
+    return np.sum(c * c * c)
+
+
+def zip_over_a_changing_array(x):
+    s = 0.0
+    for a, b in zip(x, x):
+        x -= b
+        s = s + a * a
+    return s
+
+
+def value_returned_by_a_closure_changed(x):
+    g = lambda: x       # noqa: E731
+    a = g()
+    a[1:] *= 3.0
+    return np.sum(a * x)
+
+
+def asarray_changed(x):
+    y = np.asarray(x)
+    y[1] = 0.0
+    return np.sum(y * x)
+
+
+def view_method_changed(x):
+    y = x.view()
+    y *= 2.0
+    return np.sum(x * x)
+
+
+def list_holding_the_argument(x):
+    lst = [x]
+    lst[0][0] = 0.0
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("f, phrase", [
+    (alias_then_augmented, "another name"), (view_then_augmented, "is a view of 'x'"),
+    (broadcast_view_kept, "is a view of 'x'"), (zip_over_a_changing_array, "the loop walks 'x'"),
+    (value_returned_by_a_closure_changed, "shared with another value"),
+    (asarray_changed, "shared with another value"),
+    (view_method_changed, "shared with another value|is a view"),
+    (list_holding_the_argument, "shared with another value|stored in a container")])
+def test_aliases_of_changed_values_are_refused(f, phrase):
+    refused_in_every_mode(f, np.array([1.0, 2.0, 0.5]), phrase)
+
+
+def chained_store(x):
+    y = x.copy()
+    y[1][0] = 0.5
+    return np.sum(y * y * y)
+
+
+def chained_augmented_store(x):
+    y = x * 1.0
+    y[0][1] *= x[1, 1]
+    return np.sum(y * y)
+
+
+def store_into_list_of_lists(x):
+    grid = [[x[0, 0], 0.0], [0.0, x[1, 1]]]
+    grid[1][0] = x[0, 1] * 2.0
+    return grid[1][0] * grid[0][0] + grid[1][1]
+
+
+def copy_then_store_in_loop(x):
+    for i in range(1):
+        y = x * 1.0
+        y[0, 0] = 5.0
+    return np.sum(y * y)
+
+
+def item_scaled_by_another(x):
+    s = x[0, 1]
+    m = x * 1.0
+    m[0, 0] *= s
+    return np.sum(m * m)
+
+
+def mask_store_then_container(x):
+    x = x * 1.0
+    x[x > 0.07] = 0.4
+    t = [x, x]
+    return np.sum(t[0] * t[1] * x)
+
+
+def augmented_on_a_fresh_local(x):
+    y = np.sin(x)
+    y += x * x
+    y /= 2.0
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("f", [chained_store, chained_augmented_store, store_into_list_of_lists,
+                               copy_then_store_in_loop, item_scaled_by_another,
+                               mask_store_then_container, augmented_on_a_fresh_local])
+def test_mutation_of_owned_values(f):
+    exact_at_every_order(f, np.array([[1.0, 0.05], [0.3, -0.7]]))
+
+
+def chained_store_through_an_array_index(x):
+    y = x.copy()
+    y[[1]][0] = 0.5             # changes a copy: NumPy leaves y as it was
+    return np.sum(y * y)
+
+
+def test_a_chained_store_into_a_copy_is_refused():
+    refused_in_every_mode(chained_store_through_an_array_index, np.array([[1.0, 2.0], [3.0, 4.0]]),
+                          "selects a copy")
+
+
+def test_fancy_indexing_makes_a_copy_that_may_change():
+    def f(x):
+        a = np.full(4, 0.9)[[0, 2, 0]] * x
+        a[1:] *= 2.0
+        return np.sum(a)
+    exact_at_every_order(f, 0.7)
+
+
+def test_the_caller_data_never_changes_in_forward_mode():
+    def f(x):
+        x[0] = x[1] * 2.0
+        x *= 3.0
+        return np.sum(x * x)
+    x, dx = np.array([1.0, 2.0]), np.array([0.5, 1.0])
+    y, dy = jvp(f, (x,), (dx,))
+    np.testing.assert_array_equal(x, [1.0, 2.0])
+    np.testing.assert_array_equal(dx, [0.5, 1.0])
+    assert np.isclose(y, f(np.array([1.0, 2.0])))
+    assert np.isclose(dy, np.dot(gradient(f, np.array([1.0, 2.0]))[0], [0.5, 1.0]))
+
+
+def test_scalar_math_keeps_working():
+    exact_at_every_order(lambda x: math.sin(x) * x, 0.4)
