@@ -151,7 +151,9 @@ def diff_args(rule, call):
     params = template_params(rule)
     out = []
     templates = rule.vjps or rule.jvps or ()
-    for i, p in enumerate(params):
+    # (past the named parameters, a primal's *args: linear rules may cover them)
+    for i in range(max(len(params), len(call.args))):
+        p = params[i] if i < len(params) else None
         has = i < len(templates) and templates[i] is not None
         if rule.linear is not None and i in rule.linear:
             has = True

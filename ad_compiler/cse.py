@@ -68,7 +68,9 @@ class _Block:
         """Runs of one call with unchanged arguments: [(key, [(stmt, parent, field, i)])]."""
         open_, done = {}, []
         for s in stmts:
-            compound = s.__class__ in (gast.If, gast.For, gast.While, gast.Try, gast.With)
+            # (a nested def's body is another scope: its names are not ours)
+            compound = s.__class__ in (gast.If, gast.For, gast.While, gast.Try, gast.With,
+                                       gast.FunctionDef)
             if not compound:
                 for key, site in self.sites(s):
                     open_.setdefault(key, (key, []))[1].append((s,) + site)

@@ -88,7 +88,8 @@ class DataTangents:
             lst = call.receiver.id
             if lst not in self.active:
                 return [s]
-            code = [s] + self.own(lst, s) if self.state(lst).state != SET else [s]
+            # (the zero tangent is sized by the list before this append)
+            code = self.own(lst, s) + [s] if self.state(lst).state != SET else [s]
             item = call.args[0]
             code.append(N.expr_stmt(N.call(N.attribute(self.d(lst), "append"), [
                 self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s))

@@ -56,7 +56,11 @@ nondifferentiable(H.zero_entry, out="const")
 def_linear(H.nz, none_ok=True)
 defvjp(H.nz, lambda h, ans, g, x: h)
 def_linear(H.sequence_vjp, none_ok=True, may_be_none=True)
-nondifferentiable(H.make_struct, H.pop_tangent, H.append_tangent)
+# A closure's tangent is linear in its variables' tangents (any number of them).
+def_linear(H.make_struct, argnums=tuple(range(1, 256)), none_ok=True, may_be_none=True)
+# pop_tangent and append_tangent carry values and tangents of lists of unknown
+# kind: they have no rule, so code calling them is refused at the next order
+# rather than given a zero.
 def_linear(H.sequence_jvp, none_ok=True, may_be_none=True)
 def_linear(H.sequence_grad, none_ok=True, may_be_none=True)
 def_linear(H.own_tangent, none_ok=True, may_be_none=True)

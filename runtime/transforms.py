@@ -68,6 +68,8 @@ def resolve(fn, args, kwargs):
     if target.func is None:
         if target.rule is not None and target.fields is None and not target.bound:
             return resolve(static_call(fn, len(args), tuple(kwargs)), args, kwargs)
+        if target.rule is not None and target.fields is None:
+            return _bound_rule(fn, target.bound, args, kwargs)
         return None                     # a constructor: handled by the caller
     func = target.func
     values = d._bind(func, target.bound + args, kwargs)
@@ -97,6 +99,24 @@ def resolve(fn, args, kwargs):
 
     return Applied(func, cells + values, tangents, _same, lambda: fn(*args, **kwargs),
                    func.__code__.co_freevars[:n_cells], _itself)
+
+
+def _bound_rule(fn, bound, args, kwargs):
+    """``d.values()``, a method with a rule bound to its receiver, as the
+    call ``type(d).values(d)``: the tangent of the bound method is the
+    receiver's (a constant bound method would lose it at the next order)."""
+    callee = getattr(type(bound[0]), fn.__name__)
+    inner = resolve(static_call(callee, len(bound) + len(args), tuple(kwargs)),
+                    tuple(bound) + tuple(args), kwargs)
+
+    def tangents(t_fn, t_args, t_kwargs):
+        shifted = {p + len(bound): t for p, t in t_args.items()}
+        if t_fn is not None:
+            shifted[0] = t_fn
+        return inner.tangents(None, shifted, t_kwargs)
+
+    return Applied(inner.func, inner.inputs, tangents, inner.adapt, inner.call, inner.cells,
+                   inner.adapt_tangent)
 
 
 _STATIC = {}

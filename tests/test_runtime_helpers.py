@@ -182,6 +182,7 @@ LINEAR = [
     (H.unbroadcast_scalar, lambda t: (t,), 0, 1.5),
     (H.spread, lambda t: (t, M), 0, G),
     (H.copy_input, lambda t: (t,), 0, G),
+    (H.make_struct, lambda t: (("w",), t), 1, H.Struct({"w": G})),
 ]
 # tangent samples for the linear argument, by helper
 SAMPLES = {

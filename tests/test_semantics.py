@@ -317,3 +317,60 @@ def test_the_caller_data_never_changes_in_forward_mode():
 
 def test_scalar_math_keeps_working():
     exact_at_every_order(lambda x: math.sin(x) * x, 0.4)
+
+
+# ------------------------------------------------------------------ W9-W12, C3: closures, lists, dicts
+
+def list_of_ints_then_a_float(x):
+    lst = [k for k in range(3)]
+    lst.append(x)
+    return np.sum(np.array(lst)) * x
+
+
+def closure_reads_an_outer_local(x):
+    y = x * x
+
+    def g(t):
+        return y
+    return g(0.5) * x
+
+
+def dict_items(x):
+    d = {"a": x ** 2, "b": x * 3.0}
+    s = 0.0
+    for k, v in d.items():
+        s = s + v * v
+    return s
+
+
+def dict_values(x):
+    d = {"a": x ** 2, "b": x * 3.0}
+    s = 0.0
+    for v in d.values():
+        s = s + v * v
+    return s
+
+
+def comprehension_then_append(x):
+    lst = [x * x for k in range(4)]
+    lst.append(0.5)
+    return sum(lst) * lst[-1] + lst[0] * lst[1]
+
+
+def nested_def_with_a_repeated_call(x):
+    def g(t):
+        return math.cos(t) * math.cos(t)
+    return g(x) * 2.0 + x
+
+
+def nested_def_never_called(x):
+    def g(t):
+        return math.cos(t) * math.cos(t)
+    return x * 2.0
+
+
+@pytest.mark.parametrize("f", [list_of_ints_then_a_float, closure_reads_an_outer_local, dict_items,
+                               dict_values, comprehension_then_append,
+                               nested_def_with_a_repeated_call, nested_def_never_called])
+def test_closures_lists_and_dicts(f):
+    exact_at_every_order(f, 0.7)
