@@ -356,6 +356,9 @@ class Normaliser:
         return N.name(e.target.id)
 
     def expr_Call(self, e, out):
+        lazy = self.lazy_sequence(e, out)
+        if lazy is not None:
+            return lazy
         func = e.func
         if isinstance(func, gast.Attribute) and not self.module_path(func):
             func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr,
@@ -366,6 +369,33 @@ class Normaliser:
                 if isinstance(a, gast.Starred) else self.atom(a, out) for a in e.args]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in e.keywords]
         return gast.Call(func=func, args=args, keywords=keywords)
+
+    def lazy_sequence(self, e, out):
+        """``zip``, ``map``, ``enumerate`` and ``reversed`` outside a ``for``
+        header, as the list comprehension they would be consumed as (a
+        ``for`` over them is lowered to indexing, which has adjoints)."""
+        kind = self.builtin_call(e)
+        if kind not in ("zip", "map", "enumerate", "reversed") or e.keywords or not e.args \
+                or any(isinstance(a, gast.Starred) for a in e.args):
+            return None
+        if kind == "map" and len(e.args) < 2 or kind == "reversed" and len(e.args) != 1:
+            return None
+        args = [self.atom(a, out) for a in e.args]
+        func, seqs = (args[0], args[1:]) if kind == "map" else (None, args)
+        n = len(seqs) if kind in ("zip", "map") else (2 if kind == "enumerate" else 1)
+        names = [self.namer.fresh("_v") for _ in range(n)]
+        loads = [N.name(v) for v in names]
+        if kind == "map":
+            elt = gast.Call(func=func, args=loads, keywords=[])
+        else:
+            elt = loads[0] if n == 1 else N.tuple_(loads)
+        target = N.name(names[0], store=True) if n == 1 else \
+            N.tuple_([N.name(v, store=True) for v in names], store=True)
+        over = N.call(N.name(kind if kind != "map" else "zip"), seqs) \
+            if kind != "map" or len(seqs) > 1 else seqs[0]
+        comp = gast.ListComp(elt=elt, generators=[gast.comprehension(
+            target=target, iter=over, ifs=[], is_async=0)])
+        return self.expr_ListComp(N.located_as(comp, e), out)
 
     def module_path(self, node):
         """True for ``np.linalg.inv``-style chains rooted at a global module."""

@@ -79,6 +79,9 @@ class Facts:
             elif cls is gast.Subscript and n.ctx.__class__ is gast.Store:
                 if n.value.__class__ is gast.Name:
                     self.mutated.add(n.value.id)
+            elif cls is gast.FunctionDef:
+                # ``def g`` binds g (a lambda in a loop rebinds it every pass)
+                self.stores[n.name] = self.stores.get(n.name, 0) + 1
             elif cls is gast.AugAssign and n.target.__class__ is gast.Name:
                 self.mutated.add(n.target.id)
                 self.stores[n.target.id] = self.stores.get(n.target.id, 0) + 1

@@ -247,6 +247,9 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
             if call.rule.nondiff:
                 return []
             return self.apply_rule(call.rule, var, call.args, call.keywords, s, call)
+        if call.kind == "dynamic" and not self.any_active(call, value) and \
+                not self.ctx.options.params:
+            return []           # y = helper(): a constant, whatever y held before
         if call.kind == "dynamic":
             raise ADError("%s: internal error: no adjoint was generated for the call to %s "
                           "although its result is differentiated" %

@@ -162,6 +162,11 @@ class DataAdjoints:
             code = []
             if self.state(lst).state != ZERO:
                 popped = N.call(N.attribute(self.b(lst), "pop"))
+                if self.state(lst).state == MAYBE:
+                    # zero on some path (a branch that never read the list)
+                    popped = gast.IfExp(test=gast.Compare(
+                        left=N.name(self.b(lst)), ops=[gast.Is()], comparators=[N.const(None)]),
+                        body=N.const(None), orelse=popped)
                 if item is not None and self.is_active(item):
                     code += self.accumulate(item.id, popped, False, maybe_none=True, like=s)
                 else:

@@ -374,3 +374,60 @@ def nested_def_never_called(x):
                                nested_def_with_a_repeated_call, nested_def_never_called])
 def test_closures_lists_and_dicts(f):
     exact_at_every_order(f, 0.7)
+
+
+# ------------------------------------------------------------------ C2, C4, C7 and refusals of ordinary Python
+
+def lambda_defined_in_a_loop(x):
+    s = 0.0
+    for i in range(2):
+        g = lambda t: t * x     # noqa: E731
+        s = s + g(2.0)
+    return s
+
+
+def constant():
+    return 0.5
+
+
+def rebound_to_a_helper_constant(x):
+    y = x * 2.0
+    y = constant()
+    return y * x
+
+
+def list_read_only_in_a_branch_not_taken(x):
+    lst = []
+    lst.append(x * 2.0)
+    if x > 5.0:
+        return lst.pop()
+    return x * x
+
+
+def enumerate_of_zip(x):
+    y = np.sin(x)
+    s = 0.0
+    for i, (a, b) in enumerate(zip(x, y)):
+        s = s + a * b * (i + 1)
+    return s
+
+
+def zip_map_enumerate_as_values(x):
+    pairs = list(zip(x, x * x))
+    numbered = list(enumerate(x, 1))
+    squares = sum(map(lambda t: t * t, x))
+    return pairs[1][1] * numbered[2][0] + numbered[0][1] * squares + list(reversed(x))[0]
+
+
+@pytest.mark.parametrize("f, x", [
+    (lambda_defined_in_a_loop, 0.7), (rebound_to_a_helper_constant, 0.7),
+    (list_read_only_in_a_branch_not_taken, 0.7), (list_read_only_in_a_branch_not_taken, 6.0),
+    (enumerate_of_zip, np.array([0.3, -1.2, 0.8])),
+    (zip_map_enumerate_as_values, np.array([0.3, -1.2, 0.8]))])
+def test_loops_lambdas_and_lazy_sequences(f, x):
+    exact_at_every_order(f, x)
+
+
+def test_map_over_two_sequences():
+    check_grads(lambda x, y: sum(map(lambda a, b: a * b, x, y)),
+                np.array([0.3, -1.2]), np.array([2.0, 0.5]), order=2)
