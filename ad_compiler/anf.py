@@ -359,6 +359,10 @@ class Normaliser:
         lazy = self.lazy_sequence(e, out)
         if lazy is not None:
             return lazy
+        if self.module_path(e.func):
+            written = self.numpy_in_place(e, out)
+            if written is not None:
+                return written
         func = e.func
         if isinstance(func, gast.Attribute) and not self.module_path(func):
             func = gast.Attribute(value=self.atom(func.value, out), attr=func.attr,
@@ -369,6 +373,44 @@ class Normaliser:
                 if isinstance(a, gast.Starred) else self.atom(a, out) for a in e.args]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in e.keywords]
         return gast.Call(func=func, args=args, keywords=keywords)
+
+    def numpy_in_place(self, e, out):
+        """NumPy calls that write into an argument, as a fresh result stored
+        with ``y[...] = r``, a change of ``y`` the aliasing checks see:
+        ``np.f(..., out=y)`` and ``np.copyto(y, x)``.  The name of ``y``."""
+        attr = e.func.attr if isinstance(e.func, gast.Attribute) else None
+        keywords = {k.arg: k.value for k in e.keywords}
+        if attr in _WRITES_INTO:
+            raise self.refuse(e, "np.%s writes into its first argument in place, which has "
+                              "no adjoint here; build the result as a new array (for "
+                              "np.add.at(y, i, v): y = y + np.bincount(i, v, len(y)) in 1-D)"
+                              % ("ufunc.at" if attr == "at" else attr))
+        if attr == "copyto" and len(e.args) == 2 and not e.keywords:
+            target, value = e.args[0], self.atom(e.args[1], out)
+        elif "out" in keywords:
+            target = keywords["out"]
+            if isinstance(target, gast.Tuple) and len(target.elts) == 1:
+                target = target.elts[0]
+            if set(keywords) - {"out", "dtype"}:
+                raise self.refuse(e, "out= together with %s is not supported; compute the "
+                                  "result, then store it: y[...] = np.where(mask, r, y)"
+                                  % ", ".join(sorted(set(keywords) - {"out"})))
+            call = gast.Call(func=e.func, args=e.args,
+                             keywords=[k for k in e.keywords if k.arg != "out"])
+            value = self.atom(call, out)
+        else:
+            return None
+        if not isinstance(target, gast.Name):
+            raise self.refuse(e, "out= must name an array variable; compute the result and "
+                              "store it: y[...] = result")
+        store = N.subscript(N.name(target.id), N.const(Ellipsis), store=True)
+        out.append(N.assign(store, value, e))
+        return N.name(target.id)
+
+    def refuse(self, node, message):
+        from .errors import UnsupportedSyntaxError
+        return UnsupportedSyntaxError("%s:%s: %s" % (self.filename, getattr(node, "lineno", "?"),
+                                                     message))
 
     def lazy_sequence(self, e, out):
         """``zip``, ``map``, ``enumerate`` and ``reversed`` outside a ``for``
@@ -487,6 +529,10 @@ class Normaliser:
                                           type_comment=None), e)]
         out.extend(self.block(body))
         return N.name(acc)
+
+
+# NumPy functions that change an argument in place and have no functional form here.
+_WRITES_INTO = frozenset(["at", "put", "place", "putmask", "fill_diagonal", "put_along_axis"])
 
 
 def _rename(node, renames):

@@ -431,3 +431,44 @@ def test_loops_lambdas_and_lazy_sequences(f, x):
 def test_map_over_two_sequences():
     check_grads(lambda x, y: sum(map(lambda a, b: a * b, x, y)),
                 np.array([0.3, -1.2]), np.array([2.0, 0.5]), order=2)
+
+
+# ------------------------------------------------------------------ NumPy writes into arguments
+
+def multiply_into(x):
+    y = np.zeros(3)
+    np.multiply(x, 2.0, out=y)
+    return np.sum(y * y)
+
+
+def exp_into_the_argument(x):
+    np.exp(x, out=x)
+    return np.sum(x * x)
+
+
+def copyto_then_use(x):
+    y = np.zeros(3)
+    np.copyto(y, x)
+    return np.sum(y * x)
+
+
+def out_result_named(x):
+    y = np.empty(3)
+    z = np.sin(x, out=(y,))
+    return np.sum(z * y)
+
+
+@pytest.mark.parametrize("f", [multiply_into, exp_into_the_argument, copyto_then_use,
+                               out_result_named])
+def test_out_arguments_are_fresh_results_stored(f):
+    exact_at_every_order(f, np.array([0.3, 0.5, 0.7]))
+
+
+def add_at(x):
+    y = np.zeros(3)
+    np.add.at(y, [0, 0, 1], x)
+    return np.sum(y * y)
+
+
+def test_ufunc_at_is_refused():
+    refused_in_every_mode(add_at, np.array([0.3, 0.5, 0.7]), "writes into its first argument")
