@@ -387,7 +387,8 @@ class Normaliser:
                               % ("ufunc.at" if attr == "at" else attr))
         if attr == "copyto" and len(e.args) == 2 and not e.keywords:
             target, value = e.args[0], self.atom(e.args[1], out)
-        elif "out" in keywords:
+        elif "out" in keywords and not (isinstance(keywords["out"], gast.Constant)
+                                        and keywords["out"].value is None):
             target = keywords["out"]
             if isinstance(target, gast.Tuple) and len(target.elts) == 1:
                 target = target.elts[0]
