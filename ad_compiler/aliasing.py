@@ -136,7 +136,7 @@ def _stored(s):
     return []
 
 
-def check(fn, source, kinds, user_names, params, callee, is_module):
+def check(fn, source, kinds, user_names, params, callee, is_module, owned=()):
     """Reject aliasing of mutated values; returns the parameters to copy on entry."""
     mutations = _mutations(fn.body, is_module, kinds)
     mutated = {name: where[0] for name, where in mutations.items()}
@@ -185,8 +185,9 @@ def check(fn, source, kinds, user_names, params, callee, is_module):
                          "would change the caller's data; work on a copy (%s.copy())"
                          % (name, source.name, name))
     changed_params = [p for p in params if p in mutated]
-    if changed_params and callee:
-        p = changed_params[0]
+    refused = [p for p in changed_params if p not in owned]
+    if refused and callee:
+        p = refused[0]
         raise _error(mutated[p], source, "function '%s' changes its argument '%s' in place, "
                      "and its caller would see the change; return the new value instead"
                      % (source.name, p))
@@ -296,6 +297,7 @@ def ownership_checks(fn, source, kinds, resolver, externs, exempt):
             out.append(s)
             if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                     and s.targets[0].id in mutated
+                    and not getattr(s, "augmented", False)      # the change itself
                     and not isinstance(s.value, gast.Name)
                     and not _fresh(s.value, resolve, resolver.is_module)):
                 name = s.targets[0].id

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from . import (activity, aliasing, anf, calls, cflow, codegen, forward, kinds, optimize, reverse,
-               syntax)
+from . import (activity, aliasing, anf, calls, cflow, codegen, forward, kinds, mutating, optimize,
+               reverse, syntax)
 from . import nodes as N
 from .naming import Externs, Namer
 from .resolve import MISSING, Resolver
@@ -166,10 +166,13 @@ def build(func, active_indices, input_kinds, options):
     fn = anf.normalise(source, ctx.namer, ctx.externs, ctx.resolver.is_module)
     fn = cflow.structure(fn, ctx.namer)
     ctx.analyse(fn, active_indices, input_kinds)
-    copied = [] if getattr(func, "__ad_generated__", False) else aliasing.check(
+    generated = getattr(func, "__ad_generated__", False)
+    if not generated and mutating.rewrite_calls(fn, ctx):
+        ctx.analyse(fn, active_indices, input_kinds)
+    copied = [] if generated else aliasing.check(
         # (generated code owns every buffer it changes in place: nothing to check)
         fn, source, ctx.kinds, anf.local_names(source.node), ctx.params, options.callee,
-        ctx.resolver.is_module)
+        ctx.resolver.is_module, getattr(func, "__ad_owned_params__", ()))
     checked = not getattr(func, "__ad_generated__", False) and aliasing.ownership_checks(
         fn, source, ctx.kinds, ctx.resolver, ctx.externs, copied)
     aliasing.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),

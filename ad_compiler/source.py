@@ -175,3 +175,9 @@ def register_source(filename, text):
     """Put generated source into linecache so tracebacks and pdb can show it."""
     lines = text.splitlines(True)
     linecache.cache[filename] = (len(text), None, lines, filename)
+
+
+def remember(code, source):
+    """Use ``source`` for ``code``: a function the compiler built from a syntax
+    tree (a helper's mutating form), whose errors cite the helper's own lines."""
+    _SOURCES[code] = source
