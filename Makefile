@@ -1,11 +1,15 @@
 # Quick start: `make demo` runs the main job, `make test` runs the whole suite.
 # Both create .venv and install what they need on first use.
+# Another interpreter gets its own venv:
+#   make test PYTHON=/root/.pyenv/versions/3.9.18/bin/python VENV=.venv-3.9
+# `make test-all` runs the suite on the default Python and then on every
+# pyenv Python 3.9-3.13 the machine has (the same as CI, .ci/run).
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-all bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +23,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+test-all:
+	./.ci/run
+
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-3.* build *.egg-info .pytest_cache

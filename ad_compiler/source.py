@@ -7,6 +7,7 @@ line) and functions whose source lives only in :mod:`linecache` (IPython
 cells, and our own generated code).
 """
 import ast
+import copy
 import hashlib
 import inspect
 import linecache
@@ -128,7 +129,8 @@ def _find_lambda(code, parsed):
     line = code.co_firstlineno
     lambdas = list(parsed.lambdas.get(line, ()))
     if len(lambdas) > 1:
-        lambdas = _match_positions(code, lambdas) or _match_signature(code, lambdas)
+        lambdas = (_match_positions(code, lambdas) or _match_code(code, lambdas)
+                   or _match_signature(code, lambdas))
     if len(lambdas) != 1:
         raise ADError("%s:%d: cannot tell which lambda on this line is being differentiated; "
                       "put each lambda on its own line or use def" % (code.co_filename, line))
@@ -159,6 +161,78 @@ def _match_positions(code, lambdas):
     inside = [n for n in lambdas if contains(n)]
     inside.sort(key=lambda n: (n.end_lineno - n.lineno, n.end_col_offset - n.col_offset))
     return inside[:1]
+
+
+def _match_code(code, lambdas):
+    """Keep the first lambda that compiles to the same code as ``code``.
+
+    The fallback where column positions are missing (Python < 3.11). Each
+    candidate is compiled on its own, inside a function that binds the
+    target's free variables so that they compile as free variables again
+    (not globals); equal code means equal behaviour, so when two lambdas on
+    the line compile alike, either one is right.
+    """
+    want = _code_key(code)
+    for lam in lambdas:
+        try:
+            got = _compile_lambda(lam, code)
+        except (SyntaxError, ValueError, TypeError):
+            continue
+        if got is not None and _code_key(got) == want:
+            return [lam]
+    return []
+
+
+def _compile_lambda(lam, code):
+    """The code object of ``lam`` compiled alone, with ``code``'s free variables as closure."""
+    binds = [ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())],
+                        value=ast.Constant(value=None), type_comment=None)
+             for name in code.co_freevars]
+    wrapper = ast.FunctionDef(
+        name="_lambda_scope", body=binds + [ast.Return(copy.deepcopy(lam))],
+        args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                           kwarg=None, defaults=[]),
+        decorator_list=[], returns=None, type_comment=None)
+    if "type_params" in ast.FunctionDef._fields:
+        wrapper.type_params = []
+    module = ast.Module(body=[wrapper], type_ignores=[])
+    ast.copy_location(wrapper, lam)
+    ast.fix_missing_locations(module)
+    compiled = compile(module, code.co_filename, "exec", dont_inherit=True)
+    for outer in compiled.co_consts:
+        if isinstance(outer, types.CodeType):
+            for inner in outer.co_consts:
+                if isinstance(inner, types.CodeType) and inner.co_name == "<lambda>":
+                    return inner
+    return None
+
+
+# Flags that change what a code object does (not CO_NESTED and friends, which
+# only say where it was compiled).
+_CODE_FLAGS = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR
+               | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR)
+_CODE_FIELDS = ("co_code", "co_names", "co_varnames", "co_freevars", "co_cellvars",
+                "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals",
+                "co_stacksize", "co_exceptiontable")
+
+
+def _code_key(code):
+    """What a code object does, minus where it came from (lines, file, qualified name)."""
+    fields = tuple(getattr(code, f, None) for f in _CODE_FIELDS)
+    return (code.co_name, code.co_flags & _CODE_FLAGS, fields,
+            tuple(_const_key(c) for c in code.co_consts))
+
+
+def _const_key(value):
+    if isinstance(value, types.CodeType):
+        return ("code", _code_key(value))
+    if isinstance(value, (tuple, frozenset)):
+        items = tuple(_const_key(v) for v in value)
+        return (type(value).__name__, tuple(sorted(items, key=repr)) if isinstance(value, frozenset)
+                else items)
+    if isinstance(value, (float, complex)):
+        return (type(value).__name__, repr(value))         # 0.0 and -0.0 differ, nan equals nan
+    return (type(value).__name__, value)
 
 
 def _match_signature(code, lambdas):

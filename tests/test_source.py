@@ -5,7 +5,8 @@ import linecache
 import numpy as np
 import pytest
 
-from ad_compiler import ADError, gradient
+from ad_compiler import ADError, gradient, source
+from ad_compiler.codegen import unparse
 
 double, square = (lambda x: 2 * x), (lambda x: x * x)
 triple, cube = (lambda x: 3 * x), (lambda y: y * y * y)
@@ -34,6 +35,85 @@ def test_multiline_lambda_inside_a_call():
                b=lambda x: x * 7.0)
     assert gradient(fns["a"], 1.0) == (5.0,)
     assert gradient(fns["b"], 1.0) == (7.0,)
+
+
+# Python < 3.11 has no column positions, so these are told apart by compiling
+# each lambda on the line and comparing code objects.
+halve, negate, plus = (lambda x: x / 2.0), (lambda x: -x), (lambda x: x + 1.0)
+mul3, add3 = (lambda a: (lambda x: x * a))(3.0), (lambda a: (lambda x: x * x + a))(3.0)
+pairs = [(lambda x: x * k, lambda x: x * x * k) for k in (2.0, 3.0)]
+twin_a, twin_b = (lambda x: x * 6.0), (lambda x: x * 6.0)
+zero_a, zero_b = (lambda x: x * 0.0), (lambda x: x * -0.0)   # equal consts, not the same
+
+
+def with_defaults(x, f=lambda y: y * 3.0, g=lambda y: y * y):
+    return f(x) + g(x)
+
+
+def test_two_lambdas_on_one_line_different_bodies():
+    assert gradient(halve, 3.0) == (0.5,)
+    assert gradient(negate, 3.0) == (-1.0,)
+    assert gradient(plus, 3.0) == (1.0,)
+
+
+def test_nested_lambdas_on_one_line_with_closures():
+    assert gradient(mul3, 2.0) == (3.0,)
+    assert gradient(add3, 2.0) == (4.0,)
+
+
+def test_closures_on_one_line_inside_a_function():
+    scale = 3.0
+    f, g = (lambda x: x * scale), (lambda x: x * x * scale)
+    assert gradient(f, 2.0) == (3.0,)
+    assert gradient(g, 2.0) == (12.0,)
+
+
+def test_lambdas_in_a_comprehension_on_one_line():
+    # Every lambda sees the last k (3.0): Python closures bind late.
+    assert [gradient(f, 2.0) for f, _ in pairs] == [(3.0,), (3.0,)]
+    assert [gradient(g, 2.0) for _, g in pairs] == [(12.0,), (12.0,)]
+
+
+def test_lambdas_in_default_arguments():
+    f, g = with_defaults.__defaults__
+    assert gradient(f, 2.0) == (3.0,)
+    assert gradient(g, 2.0) == (4.0,)
+
+
+def test_identical_lambdas_on_one_line_are_interchangeable():
+    assert gradient(twin_a, 1.0) == gradient(twin_b, 1.0) == (6.0,)
+
+
+def _picked(fn):
+    """The body of the lambda node that _find_lambda picks for ``fn``."""
+    code = fn.__code__
+    parsed = source._parse_file(code.co_filename, linecache.getlines(code.co_filename))
+    return unparse(source._find_lambda(code, parsed).body[0].value)
+
+
+@pytest.mark.parametrize("positions", [True, False], ids=["positions", "code-objects"])
+def test_lambda_matching_with_and_without_column_positions(monkeypatch, positions):
+    if not positions:       # what Python < 3.11 does, checked on every version
+        monkeypatch.setattr(source, "_match_positions", lambda code, lambdas: [])
+    assert [_picked(f) for f in (double, square, triple, cube)] == \
+        ["2 * x", "x * x", "3 * x", "y * y * y"]
+    assert [_picked(f) for f in (halve, negate, plus)] == ["x / 2.0", "-x", "x + 1.0"]
+    assert [_picked(f) for f in (mul3, add3)] == ["x * a", "x * x + a"]
+    assert [_picked(f) for f in pairs[0]] == ["x * k", "x * x * k"]
+    assert [_picked(f) for f in with_defaults.__defaults__] == ["y * 3.0", "y * y"]
+    assert [_picked(f) for f in (zero_a, zero_b)] == ["x * 0.0", "x * -0.0"]
+    assert _picked(twin_b) == "x * 6.0"
+    scale = 2.0
+    f, g = (lambda x: x * scale), (lambda x: scale * x)
+    assert [_picked(f), _picked(g)] == ["x * scale", "scale * x"]
+
+
+def test_lambda_matching_by_code_refuses_code_from_elsewhere():
+    code = halve.__code__
+    lambdas = source._parse_file(code.co_filename, linecache.getlines(code.co_filename)).lambdas
+    assert source._match_code(code, lambdas[code.co_firstlineno]) == [
+        lambdas[code.co_firstlineno][0]]
+    assert source._match_code(square.__code__, lambdas[code.co_firstlineno]) == []
 
 
 def test_nested_function():
