@@ -100,7 +100,10 @@ def _mutable(kind):
 def _is_view(value, kinds):
     """The base name if ``value`` may share memory with it, else None."""
     if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
-        return value.value.id
+        # an array or list index (fancy indexing, a mask) selects a copy
+        copies = any(k is not None and k.tag in ("array", "list")
+                     for k in (kinds.get(n) for n in N.loaded_names(value.slice)))
+        return None if copies and K.is_array(kinds.get(value.value.id)) else value.value.id
     if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) and \
             value.attr in VIEW_METHODS:
         return value.value.id

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from . import (activity, aliasing, anf, calls, cflow, codegen, forward, kinds, mutating, optimize,
-               reverse, syntax)
+from . import (activity, aliases, aliasing, anf, calls, cflow, codegen, forward, kinds, mutating,
+               optimize, reverse, syntax)
 from . import nodes as N
 from .naming import Externs, Namer
 from .resolve import MISSING, Resolver
-from .source import get_source
+from .errors import UnsupportedSyntaxError
+from .source import Source, get_source
 from .tape import Tape
 
 
@@ -162,25 +163,7 @@ class Compiled:
 def build(func, active_indices, input_kinds, options):
     """Run the whole pipeline for ``func``; returns a :class:`Compiled`."""
     source = syntax.check(get_source(func))
-    ctx = Context(func, source, options)
-    fn = anf.normalise(source, ctx.namer, ctx.externs, ctx.resolver.is_module)
-    fn = cflow.structure(fn, ctx.namer)
-    ctx.analyse(fn, active_indices, input_kinds)
-    generated = getattr(func, "__ad_generated__", False)
-    if not generated and mutating.rewrite_calls(fn, ctx):
-        ctx.analyse(fn, active_indices, input_kinds)
-    copied = [] if generated else aliasing.check(
-        # (generated code owns every buffer it changes in place: nothing to check)
-        fn, source, ctx.kinds, anf.local_names(source.node), ctx.params, options.callee,
-        ctx.resolver.is_module, getattr(func, "__ad_owned_params__", ()))
-    checked = not getattr(func, "__ad_generated__", False) and aliasing.ownership_checks(
-        fn, source, ctx.kinds, ctx.resolver, ctx.externs, copied)
-    aliasing.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),
-                                     ctx.resolver.is_module)
-    if copied:
-        fn = aliasing.copy_on_entry(fn, copied, ctx.externs, ctx.namer)
-    if copied or checked:
-        ctx.analyse(fn, active_indices, input_kinds)
+    ctx, fn = _checked(func, source, options, active_indices, input_kinds)
     if options.mode == "jvp":
         functions = [assemble_jvp(forward.Forward(ctx, fn).function(fn), ctx, fn)]
     else:
@@ -199,6 +182,50 @@ def build(func, active_indices, input_kinds, options):
     compiled_fns, filename = codegen.compile_module(text, externs, func.__globals__,
                                                     source.name)
     return Compiled(ctx, compiled_fns, text, filename)
+
+
+def _analysed(func, source, options, active_indices, input_kinds):
+    """Source -> ANF -> structured control flow -> kinds and activity."""
+    ctx = Context(func, source, options)
+    fn = anf.normalise(source, ctx.namer, ctx.externs, ctx.resolver.is_module)
+    fn = cflow.structure(fn, ctx.namer)
+    ctx.analyse(fn, active_indices, input_kinds)
+    if not getattr(func, "__ad_generated__", False) and mutating.rewrite_calls(fn, ctx):
+        ctx.analyse(fn, active_indices, input_kinds)
+    return ctx, fn
+
+
+def _checked(func, source, options, active_indices, input_kinds):
+    """The analysed function with its in-place changes proven safe: aliases
+    and views that the checks refuse are read as what they stand for
+    (``aliases``), and arguments changed in place are copied on entry."""
+    ctx, fn = _analysed(func, source, options, active_indices, input_kinds)
+    if getattr(func, "__ad_generated__", False):
+        return ctx, fn          # generated code owns every buffer it changes in place
+    try:
+        copied = _aliasing(ctx, fn, source, options, func)
+    except UnsupportedSyntaxError:
+        node = N.copy(source.node)
+        if not aliases.substitute(node, ctx.kinds):
+            raise
+        source = Source(node, source.filename, source.name, source.lineno, source.code)
+        ctx, fn = _analysed(func, source, options, active_indices, input_kinds)
+        copied = _aliasing(ctx, fn, source, options, func)
+    checked = aliasing.ownership_checks(fn, source, ctx.kinds, ctx.resolver, ctx.externs,
+                                        copied)
+    aliasing.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),
+                                     ctx.resolver.is_module)
+    if copied:
+        fn = aliasing.copy_on_entry(fn, copied, ctx.externs, ctx.namer)
+    if copied or checked:
+        ctx.analyse(fn, active_indices, input_kinds)
+    return ctx, fn
+
+
+def _aliasing(ctx, fn, source, options, func):
+    return aliasing.check(fn, source, ctx.kinds, anf.local_names(source.node), ctx.params,
+                          options.callee, ctx.resolver.is_module,
+                          getattr(func, "__ad_owned_params__", ()))
 
 
 def assemble(result, ctx, fn):
