@@ -80,7 +80,7 @@ class _Block:
                 names = key[1]
                 sites = open_[key][1]
                 holder = _holder(sites)
-                if touched is None or names & touched or (
+                if touched is None or self.opt.viewed(names) & touched or (
                         holder in touched and s is not sites[0][0]):
                     done.append(open_.pop(key))
         done.extend(open_.values())

@@ -106,6 +106,7 @@ class Optimizer:
         self.counts = {}
         self.tangent_only = ctx.options.tangent_only
         self._derived_kinds = None
+        self._views = None
 
     def new_pass(self):
         """Recount uses and assignments from the (cached) facts of each statement."""
@@ -375,8 +376,27 @@ class Optimizer:
         return (self.ours(name) and self.counts.get(name) == 1 and self.uses.get(name) == 1
                 and s.value.__class__ not in (gast.List, gast.Dict) and self.pure(s.value))
 
+    def viewed(self, names):
+        """``names`` with every array they may be a view of: a change made in
+        place to ``y`` also changes ``_t = y[1:]`` (an expression reading
+        ``_t`` cannot move past it)."""
+        if self._views is None:
+            self._views = {}
+            for n in N.walk(self.fdef):
+                if n.__class__ is gast.Assign and n.targets[0].__class__ is gast.Name:
+                    base = _view_base(n.value)
+                    if base is not None:
+                        self._views.setdefault(n.targets[0].id, set()).add(base)
+        out, todo = set(names), list(names)
+        while todo:
+            for base in self._views.get(todo.pop(), ()):
+                if base not in out:
+                    out.add(base)
+                    todo.append(base)
+        return out
+
     def _use_site(self, name, stmts, i, expr):
-        reads = set(self.facts(stmts[i]).loads)
+        reads = self.viewed(self.facts(stmts[i]).loads)
         for j in range(i + 1, len(stmts)):
             s = stmts[j]
             if name in N.loaded_names(_header(s)):
@@ -462,6 +482,20 @@ class Optimizer:
                 any_change = True
             s._simple = True
         return any_change
+
+
+def _view_base(value):
+    """The array ``value`` may share memory with (``y[1:]``, ``y.T``), or None."""
+    from .aliasing import VIEW_METHODS
+    if value.__class__ is gast.Subscript and value.value.__class__ is gast.Name:
+        return value.value.id
+    if value.__class__ is gast.Attribute and value.attr in VIEW_METHODS and \
+            value.value.__class__ is gast.Name:
+        return value.value.id
+    if (value.__class__ is gast.Call and value.func.__class__ is gast.Attribute
+            and value.func.attr in VIEW_METHODS and value.func.value.__class__ is gast.Name):
+        return value.func.value.id
+    return None
 
 
 def _call_jvp():

@@ -584,3 +584,25 @@ def add_at(x):
 
 def test_ufunc_at_is_refused():
     refused_in_every_mode(add_at, np.array([0.3, 0.5, 0.7]), "writes into its first argument")
+
+
+def view_scaled_in_place(x1):
+    y1 = np.ones(3).copy()
+    y3 = y1[1:]
+    y3 *= x1
+    return np.sum(y1)
+
+
+def slice_read_then_stored(x):
+    y = x * 1.0
+    a = np.sin(y[1:])
+    y[1:] *= a
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("f, x", [(view_scaled_in_place, -0.12), (slice_read_then_stored,
+                                                                   np.array([0.3, 0.5, 0.7]))])
+def test_derivative_code_never_reads_a_view_after_its_base_changes(f, x):
+    """Found by the fuzzer: the optimiser moved a tangent reading the view
+    y1[1:] past the store into y1, so it read the new values."""
+    exact_at_every_order(f, x)
