@@ -174,7 +174,8 @@ def check(fn, source, kinds, user_names, params, callee, is_module, owned=()):
             raise _error(s, source, "'%s = %s' makes '%s' another name for a value that is "
                          "changed in place at line %d; write '%s = %s.copy()'"
                          % (z, value.id, z, m.lineno, z, value.id))
-        base = _is_view(value, kinds)
+        # (a helper's changed argument coming back out of its private tuple)
+        base = None if getattr(s, "keeps_kind", False) else _is_view(value, kinds)
         if base is not None and z in user_names and K.is_array(kinds.get(z)) \
                 and _change_after((base, z), s, mutations, places) is not None:
             m = _change_after((base, z), s, mutations, places)

@@ -202,15 +202,17 @@ def _checked(func, source, options, active_indices, input_kinds):
     ctx, fn = _analysed(func, source, options, active_indices, input_kinds)
     if getattr(func, "__ad_generated__", False):
         return ctx, fn          # generated code owns every buffer it changes in place
-    try:
-        copied = _aliasing(ctx, fn, source, options, func)
-    except UnsupportedSyntaxError:
-        node = N.copy(source.node)
-        if not aliases.substitute(node, ctx.kinds):
-            raise
-        source = Source(node, source.filename, source.name, source.lineno, source.code)
-        ctx, fn = _analysed(func, source, options, active_indices, input_kinds)
-        copied = _aliasing(ctx, fn, source, options, func)
+    while True:
+        try:
+            copied = _aliasing(ctx, fn, source, options, func)
+            break
+        except UnsupportedSyntaxError:
+            # each round removes at least one name, so this ends
+            node = N.copy(source.node)
+            if not aliases.substitute(node, ctx.kinds):
+                raise
+            source = Source(node, source.filename, source.name, source.lineno, source.code)
+            ctx, fn = _analysed(func, source, options, active_indices, input_kinds)
     checked = aliasing.ownership_checks(fn, source, ctx.kinds, ctx.resolver, ctx.externs,
                                         copied)
     aliasing.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),

@@ -177,7 +177,8 @@ class KindInference:
         for s in stmts:
             if isinstance(s, gast.Assign):
                 t = s.targets[0]
-                if isinstance(t, gast.Name):
+                # (a helper's changed argument coming back: the same object's kind)
+                if isinstance(t, gast.Name) and not getattr(s, "keeps_kind", False):
                     self.set(t.id, self.expr(s.value))
             elif isinstance(s, gast.For):
                 self.set(s.target.id, SCALAR)

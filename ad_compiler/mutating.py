@@ -208,6 +208,7 @@ def _rewrite(s, ctx, resolve, defs):
         # the aliasing checks see a change of a's object (of the viewed
         # array's, through the store that writes a view back)
         back.augmented = not through
+        back.keeps_kind = True
         out.append(back)
         out.extend(through)
     return out
