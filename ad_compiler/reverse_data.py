@@ -136,6 +136,9 @@ class DataAdjoints:
         code += self.materialize(var, s)
         if self.is_active(value):
             g = N.call(self.rt(H.item), [bvar, self.index(index)])
+            # (an array of unknown kind takes a number into a mask or a slice:
+            # its gradient is the sum over what it filled)
+            g = N.call(self.rt(H.unbroadcast), [g, value])
             code += self.accumulate(value.id, g, False, maybe_none=True, like=s)
         cleared = N.call(self.rt(H.clear_item), [bvar, self.index(index)])
         code.append(N.assign(bvar, cleared, s))

@@ -606,3 +606,19 @@ def test_derivative_code_never_reads_a_view_after_its_base_changes(f, x):
     """Found by the fuzzer: the optimiser moved a tangent reading the view
     y1[1:] past the store into y1, so it read the new values."""
     exact_at_every_order(f, x)
+
+
+def mask_store_of_a_number_into_an_unknown_kind(x1):
+    d1 = {"a": 1.0, "b": x1 * x1}
+    for u4 in d1.values():
+        s2 = u4
+    x1 -= s2
+    y6 = (np.ones(3) * x1).copy()
+    y6[y6 > -0.5] = s2
+    return np.sum(y6 * y6)
+
+
+def test_a_number_stored_through_a_mask_gets_the_sum_of_its_places():
+    """Found by the fuzzer: when the array's kind is unknown, the adjoint of
+    y[mask] = s gave s an array (wrong, or an internal error)."""
+    exact_at_every_order(mask_store_of_a_number_into_an_unknown_kind, -0.1262)
