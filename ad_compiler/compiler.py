@@ -88,6 +88,7 @@ class Context:
         return activity.free_names(fdef)
 
     def analyse(self, fn, active_indices, input_kinds):
+        self.entry_kinds = dict(zip(self.inputs, input_kinds))
         self.wrt = [self.inputs[i] for i in active_indices]
         env = {}
         for name, k in zip(self.inputs, input_kinds):
@@ -225,7 +226,11 @@ def _checked(func, source, options, active_indices, input_kinds):
 
 
 def _aliasing(ctx, fn, source, options, func):
-    return aliasing.check(fn, source, ctx.kinds, anf.local_names(source.node), ctx.params,
+    # A number, a string or a tuple passed in is never changed in place:
+    # x += v on it rebinds x to a new object, whatever x becomes later.
+    params = [p for p in ctx.params if ctx.entry_kinds.get(p) is None
+              or ctx.entry_kinds[p].tag not in ("scalar", "const", "tuple")]
+    return aliasing.check(fn, source, ctx.kinds, anf.local_names(source.node), params,
                           options.callee, ctx.resolver.is_module,
                           getattr(func, "__ad_owned_params__", ()))
 
