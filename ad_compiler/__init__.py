@@ -14,5 +14,5 @@ from .custom import adjoint, checkpoint, nondifferentiable, stop_gradient, tange
 from .params import Grads, Params, param  # noqa: F401
 from . import special  # noqa: F401,E402  (registers the special forms)
 from .tree import register_node, tree_flatten, tree_leaves, tree_map, tree_unflatten  # noqa
-from .errors import (ADError, NoAdjointError, NonScalarOutputError, UnsupportedDerivativeError,  # noqa
-                     UnsupportedSyntaxError)
+from .errors import (ADError, ArgumentError, MissingReturnError, NoAdjointError,  # noqa
+                     NonScalarOutputError, UnsupportedDerivativeError, UnsupportedSyntaxError)

@@ -1,228 +1,26 @@
-"""The public API: gradient, withgradient, pullback, grad, adjoint_source."""
+"""The public API: gradient, withgradient, pullback, grad, jvp, adjoint_source.
+
+The run-time machinery (opening callables, guarded plans, fast paths,
+argument conversion) lives in :mod:`runtime.plan`.  Exceptions raised
+inside generated code get a note naming the generated line and the user's
+``file:line`` it came from (:func:`errors.annotate`).
+"""
 import types
 from collections import namedtuple
 
 import numpy as np
 
 from runtime import dispatch
+from runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PLANS,  # noqa: F401
+                          SPLIT as _SPLIT, VALUE_AND_GRAD as _VALUE_AND_GRAD, FastSlot, Plan,
+                          Target, as_input as _as_input, as_tangent as _as_tangent,
+                          differentiable as _differentiable, plan_for, specialize)
 
-from . import compiler, tree
-from . import kinds as K
-from .errors import ADError
+from . import compiler
+from .errors import ADError, ArgumentError, annotate, function_name, user_site
 from .source import unwrap
 
 WithGradient = namedtuple("WithGradient", "val grad")
-
-_GRAD = compiler.Options(mode="grad")
-_VALUE_AND_GRAD = compiler.Options(mode="value_and_grad")
-_SPLIT = compiler.Options(mode="split")
-
-
-def _as_input(x):
-    """Top-level arguments: ints and int arrays are treated as reals."""
-    tp = type(x)
-    if tp is int:
-        return float(x)
-    if tp is np.ndarray and x.dtype.kind in "biu":
-        return x.astype(float) if x.dtype.kind != "b" else x
-    return x
-
-
-def _differentiable(x):
-    k = K.kind_of(x)
-    if K.is_array(k):
-        return x.dtype.kind in "fc"
-    return k.tag in ("scalar", "other")
-
-
-class Target:
-    """A function to differentiate, opened into code + leading inputs."""
-
-    __slots__ = ("fn", "func", "lead")
-
-    def __init__(self, fn):
-        fn = getattr(fn, "__ad_twin__", fn)
-        func, bound = unwrap(fn)
-        if func is None:
-            if not callable(fn):
-                raise ADError("cannot differentiate %r: it is not callable" % (fn,))
-            func, bound = _apply, None
-            self.fn = fn
-            self.func = func
-            self.lead = (fn,)
-            return
-        self.fn = fn
-        self.func = func
-        self.lead = () if bound is None else (bound,)
-
-    def inputs(self, args):
-        func = self.func
-        return dispatch.cell_values(func), list(self.lead) + list(args)
-
-
-def _apply(f, *args):
-    return f(*args)
-
-
-def _guard(x):
-    """What a later call must match to reuse a plan: type, and rank/dtype for arrays."""
-    if type(x) is np.ndarray:
-        return (np.ndarray, x.ndim, x.dtype.char)
-    return type(x)
-
-
-class Plan:
-    """One compiled specialisation of ``f`` for a call signature.
-
-    The guards are exact types (and rank and dtype for arrays), so a call
-    that matches skips argument conversion, binding and the cache key.
-    """
-
-    __slots__ = ("compiled", "fn", "code", "globals", "lead", "n", "guards", "wrt",
-                 "slots", "posts", "cell_guards", "bind", "items", "assumes")
-
-    def __init__(self, target, args, wrt, options):
-        cells, values = target.inputs(args)
-        values = dispatch._bind(target.func, tuple(values), {})
-        lead = len(target.lead)
-        # Argument i is parameter ``index`` (or item ``item`` of ``*args``).
-        where = [dispatch._param_of(target.func, lead + i) for i in range(len(args))]
-        for i in wrt:
-            tree.check_walkable(args[i], "argument %d" % i)
-        active = tuple(sorted({len(cells) + where[i][0] for i in wrt
-                               if _differentiable(args[i])}))
-        self.compiled = compiler.grad_function(target.func, active, cells + values, options)
-        self.fn = target.fn
-        self.code = getattr(target.func, "__code__", None)
-        self.globals = target.func.__globals__
-        self.lead = target.lead
-        self.n = len(args)
-        self.guards = tuple(_guard(a) for a in args)
-        self.cell_guards = tuple(_guard(c) for c in cells)
-        self.wrt = tuple(wrt)
-        position = {a: j for j, a in enumerate(active)}
-        self.slots = tuple(position.get(len(cells) + where[i][0])
-                           if _differentiable(args[i]) else None for i in wrt)
-        self.items = tuple(where[i][1] for i in wrt)
-        self.posts = tuple(_post(args[i]) for i in wrt)
-        simple = len(values) == len(args) + len(target.lead) and \
-            not (target.func.__code__.co_flags & 0x0C)
-        self.bind = None if simple else target.func
-        self.assumes = bool(self.compiled.assumptions)
-
-    def matches(self, fn, args):
-        fn = getattr(fn, "__ad_twin__", fn)
-        if len(args) != self.n or (self.assumes and not self.compiled.valid()):
-            return False
-        if fn is not self.fn and not (type(fn) is types.FunctionType
-                                      and fn.__code__ is self.code
-                                      and fn.__globals__ is self.globals):
-            return False
-        cells = dispatch.cell_values(fn) if self.cell_guards else []
-        return all(_guard(v) == g for v, g in zip(list(args) + cells,
-                                                   self.guards + self.cell_guards))
-
-    def inputs(self, fn, args):
-        """The generated function's inputs for this call: cells, then parameters."""
-        fn = getattr(fn, "__ad_twin__", fn)
-        values = self.lead + tuple(args)
-        if self.bind is not None:
-            values = dispatch._bind(self.bind, values, {})
-        if type(fn) is types.FunctionType and self.cell_guards:
-            return dispatch.cell_values(fn) + list(values)
-        return values
-
-    def raw(self, fn, args):
-        return self.compiled.grad(*self.inputs(fn, args))
-
-    def finish(self, args, raw):
-        out = []
-        for i, slot, item, post in zip(self.wrt, self.slots, self.items, self.posts):
-            if slot is None:
-                out.append(None)
-                continue
-            g = raw[slot]
-            if item is not None:
-                g = None if g is None else g[item]
-            out.append(post(args[i], g))
-        return tuple(out)
-
-
-def _specialize(plan, single):
-    """A dispatcher for ``plan`` with its guards unrolled, as Python source.
-
-    ``fast(f, args)`` returns the gradients, or None when the call does not
-    match the plan (then the general path runs).  It re-reads closure cells
-    on every call.
-    """
-    if plan.bind is not None:
-        return None
-    names = ["a%d" % i for i in range(plan.n)]
-    env = {"_g": plan.compiled.grad, "_float": float, "_nd": np.ndarray, "_G": plan.globals,
-           "_code": plan.code, "_lead": plan.lead, "_valid": plan.compiled.valid}
-    tests = ["_valid()"] if plan.assumes else []
-    cells = len(plan.cell_guards)
-    values = names + ["_cl[%d].cell_contents" % j for j in range(cells)]
-    for i, (v, g) in enumerate(zip(values, plan.guards + plan.cell_guards)):
-        if type(g) is tuple:
-            tests.append("type(%s) is _nd and %s.ndim == %d and %s.dtype.char == %r"
-                         % (v, v, g[1], v, g[2]))
-        else:
-            env["_T%d" % i] = g
-            tests.append("type(%s) is _T%d" % (v, i))
-    call_args = ["_cl[%d].cell_contents" % j for j in range(cells)]
-    call_args += ["_lead[%d]" % j for j in range(len(plan.lead))] + names
-    outs = []
-    for i, slot, post in zip(plan.wrt, plan.slots, plan.posts):
-        if slot is None:
-            outs.append("None")
-        elif post is _to_float:
-            outs.append("_float(_r[%d])" % slot)
-        else:
-            env["_post%d" % i] = post
-            outs.append("_post%d(%s, _r[%d])" % (i, names[i], slot))
-    result = outs[0] if single else "(%s,)" % ", ".join(outs)
-    lines = ["def fast(f, args):",
-             "    if len(args) != %d:" % plan.n,
-             "        return None",
-             "    %s = args" % (", ".join(names) + ("," if plan.n == 1 else "")) if names else "",
-             "    _cl = f.__closure__" if cells else "",
-             "    if not (%s):" % " and ".join(tests or ["True"]),
-             "        return None",
-             "    _r = _g(%s)" % ", ".join(call_args),
-             "    return %s" % result]
-    namespace = {}
-    exec("\n".join(l for l in lines if l), env, namespace)
-    return namespace["fast"]
-
-
-def _post(x):
-    """How to turn the raw gradient of an argument like ``x`` into the user's form."""
-    tp = type(x)
-    if tp is float:
-        return _to_float
-    return tree.finish
-
-
-def _to_float(x, g):
-    return 0.0 if g is None else float(g)
-
-
-_PLANS = {}
-_FAST = {}     # code object -> specialised dispatcher of gradient(f, *args)
-
-
-def _plan(f, args, wrt, options):
-    """A matching plan for ``f(*args)``: reused when the signature repeats."""
-    key = (getattr(f, "__code__", f) if type(f) is types.FunctionType else id(f), wrt, options)
-    plan = _PLANS.get(key)
-    if plan is not None and plan.matches(f, args):
-        return plan, args
-    args = tuple(_as_input(a) for a in args)
-    plan = Plan(Target(f), args, wrt, options)
-    if type(f) is types.FunctionType:
-        _PLANS[key] = plan
-    return plan, args
 
 
 def gradient(f, *args):
@@ -234,25 +32,28 @@ def gradient(f, *args):
     With a single ``Params`` argument, ``f`` takes no arguments and the
     result is a :class:`Grads` indexed by the parameter arrays.
     """
-    if len(args) == 1 and type(args[0]).__name__ == "Params":
-        from .params import Params, implicit_gradient
-        if isinstance(args[0], Params):
-            return implicit_gradient(f, args[0])
     try:
-        fast = _FAST.get(f.__code__)
-    except AttributeError:
-        fast = None
-    if fast is not None and f.__globals__ is fast.globals:
-        out = fast(f, args)
-        if out is not None:
-            return out
-    plan, args = _plan(f, args, tuple(range(len(args))), _GRAD)
-    if type(f) is types.FunctionType and plan.code is f.__code__ and not plan.lead:
-        fast = _specialize(plan, False)
-        if fast is not None:
-            fast.globals = plan.globals
-            _FAST[plan.code] = fast
-    return plan.finish(args, plan.raw(f, args))
+        if len(args) == 1 and type(args[0]).__name__ == "Params":
+            from .params import Params, implicit_gradient
+            if isinstance(args[0], Params):
+                return implicit_gradient(f, args[0])
+        try:
+            fast = _FAST.get(f.__code__)
+        except AttributeError:
+            fast = None
+        if fast is not None and f.__globals__ is fast.globals:
+            out = fast(f, args)
+            if out is not None:
+                return out
+        plan, args, inputs = plan_for(f, args, tuple(range(len(args))), _GRAD)
+        if type(f) is types.FunctionType and plan.code is f.__code__ and not plan.lead:
+            fast = specialize(plan, False)
+            if fast is not None:
+                _FAST[plan.code] = fast
+        return plan.finish(args, plan.run(*inputs))
+    except Exception as e:
+        annotate(e)
+        raise
 
 
 def withgradient(f, *args):
@@ -264,9 +65,13 @@ def withgradient(f, *args):
     >>> withgradient(lambda x: x * x, 3.0)
     WithGradient(val=9.0, grad=(6.0,))
     """
-    plan, args = _plan(f, args, tuple(range(len(args))), _VALUE_AND_GRAD)
-    val, raw = plan.raw(f, args)
-    return WithGradient(val, plan.finish(args, raw))
+    try:
+        plan, args, inputs = plan_for(f, args, tuple(range(len(args))), _VALUE_AND_GRAD)
+        val, raw = plan.run(*inputs)
+        return WithGradient(val, plan.finish(args, raw))
+    except Exception as e:
+        annotate(e)
+        raise
 
 
 def pullback(f, *args):
@@ -276,12 +81,20 @@ def pullback(f, *args):
     >>> y, back(1.0)
     (30.0, (15.0, 10.0, 6.0))
     """
-    args = tuple(_as_input(a) for a in args)
-    plan = Plan(Target(f), args, tuple(range(len(args))), _SPLIT)
-    y, res = plan.compiled.fwd(*plan.inputs(f, args))
+    try:
+        args = tuple(_as_input(a) for a in args)
+        plan = Plan(Target(f), args, tuple(range(len(args))), _SPLIT)
+        y, res = plan.compiled.fwd(*plan.inputs(f, args, check=False))
+    except Exception as e:
+        annotate(e)
+        raise
 
     def back(dy):
-        return plan.finish(args, plan.compiled.bwd(res, dy))
+        try:
+            return plan.finish(args, plan.compiled.bwd(res, dy))
+        except Exception as e:
+            annotate(e)
+            raise
 
     return y, back
 
@@ -289,26 +102,31 @@ def pullback(f, *args):
 def grad(f, wrt=0):
     """The gradient function of ``f``: a transform, or the decorator ``@grad``.
 
-    An int ``wrt`` gives that gradient alone; a tuple gives a tuple.
+    An int ``wrt`` gives that gradient alone; a tuple gives a tuple.  (The
+    point is given to the result: ``grad(f)(3.0)``, not ``grad(f, 3.0)``.)
 
     >>> df = grad(lambda x: 3*x**2 + 2*x + 1)
     >>> df(2.0)
     14.0
     """
-    single = isinstance(wrt, int)
-    positions = (wrt,) if single else tuple(wrt)
-    fast = [None]
+    single, positions = _check_wrt(f, wrt)
+    slot = FastSlot()
 
     def gradient_of_f(*args):
-        if fast[0] is not None:
-            out = fast[0](f, args)
-            if out is not None:
-                return out
-        plan, args = _plan(f, args, positions, _GRAD)
-        if plan.code is getattr(f, "__code__", None):
-            fast[0] = _specialize(plan, single)
-        out = plan.finish(args, plan.raw(f, args))
-        return out[0] if single else out
+        try:
+            fast = slot.fast
+            if fast is not None:
+                out = fast(f, args)
+                if out is not None:
+                    return out
+            plan, args, inputs = plan_for(f, args, positions, _GRAD)
+            if plan.code is getattr(f, "__code__", None):
+                slot.fast = specialize(plan, single, check_code=True)
+            out = plan.finish(args, plan.run(*inputs))
+            return out[0] if single else out
+        except Exception as e:
+            annotate(e)
+            raise
 
     gradient_of_f.__name__ = "grad_" + getattr(f, "__name__", "f").strip("<>")
     gradient_of_f.__doc__ = "Gradient of %s with respect to argument(s) %s." % (
@@ -318,6 +136,45 @@ def grad(f, wrt=0):
     # plain twin that calls gradient(), never through the fast path's source.
     gradient_of_f.__ad_twin__ = _grad_twin(f, positions, single)
     return gradient_of_f
+
+
+def _check_wrt(f, wrt):
+    """``(single, positions)`` of grad's ``wrt``; a point passed as ``wrt`` (the
+    JAX habit ``grad(f, 3.0)``) is an error that says how to call."""
+    def index(i):
+        return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+    name = function_name(f) if callable(f) else repr(f)
+    site = user_site()
+    site = site + ": " if site else ""
+    if not callable(f):
+        raise ArgumentError("%sgrad(%r, ...): the first argument must be the function to "
+                            "differentiate; write grad(f)(x)" % (site, f))
+    if not (index(wrt) or (isinstance(wrt, (tuple, list)) and all(index(i) for i in wrt))):
+        raise ArgumentError("%sgrad(%s, %r): grad takes the function and `wrt` (the index of "
+                            "the argument to differentiate, or a tuple of indices), not the "
+                            "point; call the result: grad(%s)(%r)" % (site, name, wrt, name, wrt))
+    positions = (int(wrt),) if index(wrt) else tuple(int(i) for i in wrt)
+    n = _positional_count(f)
+    bad = [i for i in positions if n is not None and not -n <= i < n]
+    if bad:
+        raise ArgumentError("%sgrad(%s, %r): %s takes %d positional argument%s, so there is no "
+                            "argument %d to differentiate; wrt is an index, not the point: to "
+                            "evaluate the derivative at %r, call the result: grad(%s)(%r)"
+                            % (site, name, wrt, name, n, "" if n == 1 else "s", bad[0], bad[0],
+                               name, bad[0]))
+    return index(wrt), positions
+
+
+def _positional_count(f):
+    """How many positional arguments ``f`` takes, or None if unknown (``*args``)."""
+    opened = unwrap(getattr(f, "__ad_twin__", f))
+    if opened is None or opened[2]:
+        return None
+    code = opened[0].__code__
+    if code.co_flags & 0x04:
+        return None
+    return code.co_argcount - len(opened[1])
 
 
 def _grad_twin(f, positions, single):
@@ -352,17 +209,23 @@ def adjoint_source(f, *args, order=1):
     >>> print(adjoint_source(lambda x: x ** 3, 2.0, order=2))  # doctest: +ELLIPSIS
     # generated by ad_compiler ...
     """
-    target = Target(f)
-    if not args:
-        n = target.func.__code__.co_argcount - len(target.lead)
-        args = (1.0,) * n
-    args = tuple(_as_input(a) for a in args)
-    if order == 1:
-        return Plan(target, args, tuple(range(len(args))), _GRAD).compiled.text
-    if not isinstance(order, int) or order < 1:
-        raise ADError("adjoint_source: order must be a positive integer, got %r" % (order,))
-    with compiler.recording() as used:
-        _run_derivative(f, args, order)
+    try:
+        target = Target(f)
+        if not args:
+            n = target.func.__code__.co_argcount - len(target.lead)
+            args = (1.0,) * n
+        args = tuple(_as_input(a) for a in args)
+        if order == 1:
+            return Plan(target, args, tuple(range(len(args))), _GRAD).compiled.text
+        if not isinstance(order, int) or order < 1:
+            raise ADError("adjoint_source: order must be a positive integer, got %r; use "
+                          "order=1 for the gradient's code, 2 for the second derivative's"
+                          % (order,))
+        with compiler.recording() as used:
+            _run_derivative(f, args, order)
+    except Exception as e:
+        annotate(e)
+        raise
     texts = []
     for c in used:
         if c.text not in texts:
@@ -390,16 +253,47 @@ def jvp(f, primals, tangents):
     >>> jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, 0.0))
     (6.0, 3.0)
     """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        site = user_site()
+        raise ArgumentError("%sjvp takes the primals and the tangents as tuples: "
+                            "jvp(f, (x, ...), (dx, ...)); got %s and %s"
+                            % (site + ": " if site else "", type(primals).__name__,
+                               type(tangents).__name__))
     primals = tuple(_as_input(a) for a in primals)
-    tangents = tuple(None if t is None else _as_input(t) for t in tangents)
-    if len(primals) != len(tangents):
-        raise ADError("jvp needs one tangent per primal (None for no tangent); got %d "
-                      "primals and %d tangents" % (len(primals), len(tangents)))
-    target = Target(f)
-    spec = tuple(i for i, t in enumerate(tangents) if t is not None)
-    fn = f if target.lead == () or target.func is not _apply else f
-    with compiler.top_level(target.func):
-        return dispatch.call_jvp(fn, spec, tuple(tangents[i] for i in spec), *primals)
+    tangents = tuple(None if t is None else _as_tangent(t) for t in tangents)
+    try:
+        if len(primals) != len(tangents):
+            raise ArgumentError("jvp needs one tangent per primal (None for no tangent); got "
+                                "%d primals and %d tangents" % (len(primals), len(tangents)))
+        target = Target(f)
+        spec = tuple(i for i, t in enumerate(tangents) if t is not None)
+        with compiler.top_level(target.func):
+            y, dy = dispatch.call_jvp(f, spec, tuple(tangents[i] for i in spec), *primals)
+    except Exception as e:
+        annotate(e)
+        raise
+    return y, _zero_tangent(y, dy)
+
+
+def _zero_tangent(y, dy):
+    """Where no input influences the output its tangent is a zero of the
+    output's type (zeros like an array, 0.0 for a number), never None."""
+    if dy is not None:
+        if type(dy) is tuple and type(y) is tuple and len(dy) == len(y):
+            return tuple(_zero_tangent(a, b) for a, b in zip(y, dy))
+        return dy
+    if isinstance(y, np.ndarray):
+        return np.zeros(y.shape, dtype=y.dtype if y.dtype.kind in "fc" else float)
+    if isinstance(y, (complex, np.complexfloating)):
+        return 0j
+    if isinstance(y, (float, int, np.number)) and not isinstance(y, (bool, np.bool_)):
+        return 0.0
+    if isinstance(y, (tuple, list)):
+        items = [_zero_tangent(v, None) for v in y]
+        return type(y)._make(items) if hasattr(type(y), "_fields") else type(y)(items)
+    if isinstance(y, dict):
+        return {k: _zero_tangent(v, None) for k, v in y.items()}
+    return None
 
 
 def _as_array_input(x):
@@ -407,6 +301,17 @@ def _as_array_input(x):
     if isinstance(x, (list, tuple)) and x and all(isinstance(v, (int, float)) for v in x):
         return np.asarray(x, dtype=float)
     return _as_input(x)
+
+
+def _refuse_complex(values, what):
+    """hvp, hessian and jacobian are real: a complex argument or output is refused
+    (its derivative is a 2x2 real block per number; gradient and jvp take complex)."""
+    for v in values:
+        if isinstance(v, (complex, np.complexfloating)) or getattr(v, "dtype", None) is not None \
+                and v.dtype.kind == "c":
+            raise ADError("%s with a complex %s is not supported; pass the real and imaginary "
+                          "parts as real arguments (f(x + 1j * y)) and return real values "
+                          "(abs(z), z.real, z.imag)" % (what[0], what[1]))
 
 
 def hvp(f, x, v):
@@ -419,6 +324,7 @@ def hvp(f, x, v):
     """
     from runtime.transforms import PLAIN_GRAD
     x, v = _as_array_input(x), _as_array_input(v)
+    _refuse_complex((x, v), ("hvp and hessian", "argument"))
     dg = dispatch.call_tangent(PLAIN_GRAD, (1,), (v,), f, x)
     return dg[0]
 
@@ -453,8 +359,10 @@ def jacobian(f, *args):
     [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
     """
     args = tuple(_as_array_input(a) for a in args)
+    _refuse_complex(args, ("jacobian", "argument"))
     sizes = [np.size(a) for a in args]
     y = f(*args)
+    _refuse_complex([y], ("jacobian", "output"))
     out_shape = np.shape(y)
     n_out = int(np.prod(out_shape)) if out_shape else 1
     if sum(sizes) < n_out:

@@ -10,6 +10,7 @@
 * ``opaque``: a builtin with no rule; an error if a gradient must flow
   through it.
 """
+import functools
 import types
 
 import gast
@@ -79,8 +80,9 @@ def classify(node, env, resolver):
     rule = registry.lookup(obj)
     if rule is not None and not starred:
         return Call("rule", rule, obj=obj, args=args, keywords=keywords, name=rule.name)
-    if isinstance(obj, (types.FunctionType, types.MethodType, type)) or \
-            isinstance(getattr(type(obj), "__call__", None), types.FunctionType):
+    if isinstance(obj, (types.FunctionType, types.MethodType, type, functools.partial)) or \
+            isinstance(getattr(type(obj), "__call__", None), types.FunctionType) or \
+            type(obj).__name__ == "_lru_cache_wrapper":   # opened at run time (dispatch)
         return Call("dynamic", obj=obj, args=args, keywords=keywords, name=name)
     return Call("opaque", obj=obj, args=args, keywords=keywords,
                 name=registry.qualified_name(obj) if callable(obj) else name)

@@ -20,6 +20,7 @@ import numpy as np
 from . import (activity, aliases, aliasing, anf, calls, cflow, codegen, forward, kinds, mutating,
                optimize, reverse, syntax)
 from . import nodes as N
+from .errors import ADError, NoAdjointError, is_library
 from .naming import Externs, Namer
 from .resolve import MISSING, Resolver
 from .errors import UnsupportedSyntaxError
@@ -139,6 +140,9 @@ class Compiled:
         self.filename = filename
         self.assumptions = dict(ctx.resolver.assumptions)
         self.global_kinds = tuple(ctx.resolver.global_kinds.items())
+        self.attributes = tuple(ctx.resolver.attributes.items())
+        # Whether valid() has anything to check (plans skip the call if not).
+        self.checks = bool(self.assumptions or self.global_kinds or self.attributes)
         self.globals = ctx.func.__globals__
         self.fwd = self.bwd = self.grad = self.jvp = None
         if ctx.options.mode == "split":
@@ -151,12 +155,21 @@ class Compiled:
             f.__defaults__ = None
 
     def valid(self):
+        """Whether every global this code relied on still holds: the same object
+        for what calls resolve to, the same kind for values (numbers, arrays...),
+        and the same for attributes read through modules."""
         g = self.globals
         for name, obj in self.assumptions.items():
             if g.get(name, MISSING) is not obj:
                 return False
         for name, k in self.global_kinds:
-            if kinds.kind_of(g.get(name)) != k:
+            if kinds.kind_of(g.get(name, MISSING)) != k:
+                return False
+        for path, (is_kind, expected) in self.attributes:
+            obj = g.get(path[0], MISSING)
+            for attr in path[1:]:
+                obj = getattr(obj, attr, MISSING)
+            if (kinds.kind_of(obj) != expected) if is_kind else (obj is not expected):
                 return False
         return True
 
@@ -300,15 +313,29 @@ _RECORDING = []          # lists collecting the generated functions used (adjoin
 
 def _get(func, active, values, options):
     input_kinds = tuple(kinds.kind_of(v) for v in values)
-    key = (func.__code__, active, input_kinds, options)
+    code = func.__code__
+    # (equal code objects from two files are the same key without the name)
+    key = (code, code.co_filename, active, input_kinds, options)
     hit = _CACHE.get(key)
     if hit is None or hit.globals is not func.__globals__ or not hit.valid():
         with _LOCK:
-            hit = build(func, active, input_kinds, options)
+            hit = _build(func, active, input_kinds, options)
             _CACHE[key] = hit
     if _RECORDING:
         _RECORDING[-1].append(hit)
     return hit
+
+
+def _build(func, active, input_kinds, options):
+    """:func:`build`, except that a library function (an installed package, the
+    standard library) whose own source cannot be compiled asks for a rule:
+    the user cannot, and should not, rewrite a library's code."""
+    try:
+        return build(func, active, input_kinds, options)
+    except ADError as e:
+        if not is_library(func.__code__.co_filename) or isinstance(e, NoAdjointError):
+            raise
+        raise NoAdjointError.for_library(func, e) from None
 
 
 @contextlib.contextmanager
@@ -366,9 +393,31 @@ def grad_function(func, active, values, options):
     return _get(func, active, values, options)
 
 
+_CLEARERS = []           # callables that empty the caches kept outside this module
+
+
+def on_clear(clear):
+    """Register ``clear()`` to run on :func:`clear_cache` (plans, fast paths...)."""
+    _CLEARERS.append(clear)
+    return clear
+
+
 def clear_cache():
-    """Forget every generated function (they are rebuilt on next use).
+    """Forget every generated function, and every cache that holds one or
+    what it was built from: plans and fast paths of ``gradient``/``grad``,
+    parsed sources and rules, helpers' mutating forms (all are rebuilt on
+    next use).
 
     >>> clear_cache()
     """
-    _CACHE.clear()
+    import sys
+    from . import inline, source
+    with _LOCK:
+        _CACHE.clear()
+        for cache in (source._SOURCES, source._PARSED_FILES, inline._PARSED):
+            cache.clear()
+        mutating = sys.modules.get(__package__ + ".mutating")
+        if mutating is not None:         # helpers' mutating forms: their sources went too
+            mutating._FORMS.clear()
+        for clear in _CLEARERS:
+            clear()

@@ -27,8 +27,9 @@ class DataTangents:
             if rule is not None and rule.nondiff:
                 return None, ZERO, False
             if rule is None or rule.jvps is None:
-                raise NoAdjointError("%s: no forward rule for attribute ndarray.%s"
-                                     % (located(s, self.ctx.source), value.attr))
+                raise NoAdjointError("%s: no forward rule for attribute ndarray.%s; register "
+                                     "one with registry.defattr(numpy.ndarray, %r, jvp=...)"
+                                     % (located(s, self.ctx.source), value.attr, value.attr))
             d = self.tangent(base, code, s)
             return instantiate(rule.jvps[0].fn, {"d": d, "ans": N.name(var), "x": base},
                                self.externs), SET, False

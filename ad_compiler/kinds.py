@@ -274,8 +274,9 @@ class KindInference:
 
     def attribute(self, e):
         if self.resolver_module(e):
-            value = self.resolver.static(e)
-            return CONST if not isinstance(value, (float, int)) else SCALAR
+            value = self.resolver.static(e)    # (recorded: the code is rebuilt if it changes)
+            k = kind_of(value) if value is not MISSING else CONST
+            return array(k.ndim) if is_array(k) else (SCALAR if k == SCALAR else CONST)
         base = self.atom(e.value)
         if is_array(base) or base == SCALAR:
             if e.attr in ("T", "real", "imag", "mT"):

@@ -13,7 +13,7 @@ import numpy as np
 from runtime.implicit import Collector
 
 from . import compiler, tree
-from .errors import ADError
+from .errors import ADError, annotate
 
 
 def param(x):
@@ -39,8 +39,8 @@ class Params:
 
     def add(self, a):
         if not isinstance(a, np.ndarray):
-            raise ADError("Params holds NumPy arrays (use param(x) for a number); got %s"
-                          % type(a).__name__)
+            raise annotate(ADError("Params holds NumPy arrays (use param(x) for a number); "
+                                   "got %s" % type(a).__name__))
         if not any(a is b for b in self._arrays):
             self._arrays.append(a)
 

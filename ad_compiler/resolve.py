@@ -2,14 +2,29 @@
 
 Globals come from ``f.__globals__``, then builtins.  Closure cells are
 *inputs* of the generated code (read at call time), so they are never
-resolved statically.  Every static decision is recorded in
-``assumptions`` so a cache entry can check that the globals it relied on
-still hold the same objects.
+resolved statically.  Every global the compiler looks at is recorded, so a
+cache entry can check that what it relied on still holds:
+
+* ``assumptions``: name -> the object (functions, classes, modules and other
+  callables: what a call resolves to), or ``MISSING`` for a builtin or an
+  absent name (a global defined later would shadow it);
+* ``global_kinds``: name -> the kind of a number, array or any other value
+  (rebinding a global array to another of the same rank keeps the code);
+* ``attributes``: ``(name, attr, ...)`` -> ``(is_kind, expected)`` for
+  attributes read through modules (``np.sum``, ``config.scale``).
 """
 import builtins
 import types
 
 MISSING = object()
+
+
+def _recorded(obj):
+    """How a looked-up value is checked later: ``(is_kind, expected)``."""
+    if callable(obj) or isinstance(obj, types.ModuleType):
+        return False, obj
+    from .kinds import kind_of
+    return True, kind_of(obj)
 
 
 class Resolver:
@@ -21,6 +36,7 @@ class Resolver:
         self.locals = set(local_names) | set(func.__code__.co_freevars)
         self.assumptions = {}
         self.global_kinds = {}    # global name -> the kind specialised on
+        self.attributes = {}      # (name, attr, ...) through modules -> (is_kind, expected)
         self.externs = {}         # names the compiler bound itself (helpers it inserts)
 
     def lookup(self, name):
@@ -30,7 +46,14 @@ class Resolver:
         if name in self.externs:
             return self.externs[name]
         if name in self.globals:
-            return self.globals[name]
+            obj = self.globals[name]
+            is_kind, expected = _recorded(obj)
+            if is_kind:
+                self.global_kinds.setdefault(name, expected)
+            else:
+                self.assumptions[name] = obj
+            return obj
+        self.assumptions.setdefault(name, MISSING)
         return self.builtins.get(name, MISSING)
 
     def is_module(self, name):
@@ -48,10 +71,14 @@ class Resolver:
         obj = self.lookup(node.id)
         if obj is MISSING:
             return MISSING
-        if node.id in self.globals and node.id not in self.externs:
-            self.assumptions[node.id] = obj
+        through_modules = node.id in self.globals and node.id not in self.externs
+        walked = [node.id]
         for attr in reversed(path):
+            through_modules = through_modules and isinstance(obj, types.ModuleType)
             obj = getattr(obj, attr, MISSING)
             if obj is MISSING:
                 return MISSING
+            walked.append(attr)
+            if through_modules:
+                self.attributes[tuple(walked)] = _recorded(obj)
         return obj

@@ -8,9 +8,11 @@ cells, and our own generated code).
 """
 import ast
 import copy
+import functools
 import hashlib
 import inspect
 import linecache
+import os
 import textwrap
 import types
 
@@ -36,22 +38,36 @@ class Source:
 
 
 def unwrap(fn):
-    """The plain function behind ``fn`` and the object it is bound to, if any.
+    """``(function, leading arguments, keywords)`` behind the callable ``fn``,
+    or None when it has no Python function behind it (a builtin, a ufunc).
 
-    Bound methods give ``(function, self)``; callable objects give
-    ``(type(obj).__call__, obj)``; staticmethod/classmethod wrappers are
-    opened.
+    Bound methods give ``(function, (self,), {})``; callable objects
+    ``(type(obj).__call__, (obj,), {})``; staticmethod/classmethod wrappers
+    are opened; ``functools.lru_cache``/``cache`` give the wrapped function
+    (the cache only saves recomputation); ``functools.partial`` gives the
+    wrapped function with the partial's arguments first and its keywords.
     """
     if isinstance(fn, (staticmethod, classmethod)):
         fn = fn.__func__
     if isinstance(fn, types.MethodType):
-        return fn.__func__, fn.__self__
+        return fn.__func__, (fn.__self__,), {}
     if isinstance(fn, types.FunctionType):
-        return fn, None
+        return fn, (), {}
+    if isinstance(fn, functools.partial):
+        inner = unwrap(fn.func)
+        if inner is None:
+            return None
+        func, lead, keywords = inner
+        return func, lead + tuple(fn.args), {**keywords, **fn.keywords}
+    if type(fn) is _LRU_WRAPPER:
+        return unwrap(fn.__wrapped__)
     call = getattr(type(fn), "__call__", None)
     if isinstance(call, types.FunctionType):
-        return call, fn
-    return None, None
+        return call, (fn,), {}
+    return None
+
+
+_LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
 
 
 _PARSED_FILES = {}
@@ -61,21 +77,27 @@ _SOURCES = {}
 def get_source(func):
     """The :class:`Source` of a plain Python function (cached per code object)."""
     code = func.__code__
-    hit = _SOURCES.get(code)
+    key = (code, code.co_filename)    # equal code objects may come from two files
+    hit = _SOURCES.get(key)
     if hit is not None:
         return hit
     lines = linecache.getlines(code.co_filename, func.__globals__)
+    if not lines and code.co_filename in _GENERATED:
+        # our own generated code, dropped by linecache.clearcache(): put it back
+        register_source(code.co_filename, _GENERATED[code.co_filename])
+        lines = linecache.getlines(code.co_filename)
     if not lines:
         raise ADError(
-            "cannot find the source of %s (file %r): functions made by exec() or typed "
-            "at a plain REPL have no source to differentiate; define it in a file or a "
-            "notebook cell, or register a rule with @adjoint" % (code.co_name, code.co_filename))
+            "%s:%d: cannot find the source of %s: functions made by exec() or typed at a "
+            "plain REPL have no source to differentiate; define it in a file or a notebook "
+            "cell, or register a rule with @adjoint" % (
+                os.path.basename(code.co_filename), code.co_firstlineno, code.co_name))
     if code.co_name == "<lambda>":
         node = _find_lambda(code, _parse_file(code.co_filename, lines))
     else:
         node = _parse_block(code, lines)
     src = Source(node, code.co_filename, code.co_name, node.lineno, code)
-    _SOURCES[code] = src
+    _SOURCES[key] = src
     return src
 
 
@@ -114,8 +136,9 @@ def _parse_block(code, lines):
                       if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                       and n.name == code.co_name and _first_line(n) == first]
     if not candidates:
-        raise ADError("cannot locate the definition of %s at %s:%d; its source file may have "
-                      "changed since it was imported" % (code.co_name, code.co_filename, first))
+        raise ADError("%s:%d: cannot locate the definition of %s; its source file may have "
+                      "changed since it was imported: reload the module (importlib.reload) "
+                      "or restart" % (os.path.basename(code.co_filename), first, code.co_name))
     node = _to_gast(candidates[0])
     node.decorator_list = []
     return node
@@ -245,8 +268,16 @@ def _to_gast(node):
     return gast.ast_to_gast(node)
 
 
+_GENERATED = {}      # file name of generated code -> its text
+
+
 def register_source(filename, text):
-    """Put generated source into linecache so tracebacks and pdb can show it."""
+    """Put generated source into linecache so tracebacks and pdb can show it.
+
+    The entry has no modification time, so ``linecache.checkcache()`` keeps
+    it; a copy is kept here for after ``linecache.clearcache()``.
+    """
+    _GENERATED[filename] = text
     lines = text.splitlines(True)
     linecache.cache[filename] = (len(text), None, lines, filename)
 
@@ -254,4 +285,4 @@ def register_source(filename, text):
 def remember(code, source):
     """Use ``source`` for ``code``: a function the compiler built from a syntax
     tree (a helper's mutating form), whose errors cite the helper's own lines."""
-    _SOURCES[code] = source
+    _SOURCES[(code, code.co_filename)] = source

@@ -18,14 +18,15 @@ object, or a function with a rule) and returns its residuals;
 Closures are read at call time, never at compile time, and each callee
 is compiled once per (code object, active parameters, argument kinds).
 """
-import inspect
+import functools
 import types
 
 from . import helpers, implicit, registry
+from .binding import bind, param_of
 from .helpers import Struct, zeros_like
 from .lazy import ad, rt
 
-_VARARGS, _VARKW = 0x04, 0x08
+_LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
 
 
 def _compiler():
@@ -51,21 +52,20 @@ def _constructor_fields(cls):
 class Target:
     """A callable opened up: its plain function, what it is bound to, or its rule."""
 
-    __slots__ = ("func", "bound", "rule", "fields", "recompute")
+    __slots__ = ("func", "bound", "rule", "fields", "recompute", "keywords")
 
     def __init__(self, fn):
         fn = getattr(fn, "__ad_twin__", fn)          # grad(f) objects: their plain twin
         self.rule = registry.lookup(fn)
-        self.bound = ()
-        self.func = None
-        self.fields = None
-        self.recompute = False
+        self.bound, self.func, self.fields, self.recompute = (), None, None, False
+        self.keywords = None        # a functools.partial's keywords (a dict)
         if self.rule is not None:
             return
+        if type(fn) is _LRU_WRAPPER or isinstance(fn, functools.partial):
+            self.open_wrapper(fn)
+            return
         if type(fn).__name__ == "Checkpoint" and hasattr(fn, "fn"):
-            inner = Target(fn.fn)
-            for name in self.__slots__:
-                setattr(self, name, getattr(inner, name))
+            self.copy_from(Target(fn.fn))
             self.recompute = True
             return
         if isinstance(fn, type):
@@ -97,6 +97,32 @@ class Target:
         else:
             raise _no_adjoint(fn)
 
+    def open_wrapper(self, fn):
+        """functools.lru_cache/cache: the wrapped function itself (the cache only
+        saves recomputation); functools.partial: the wrapped function with its
+        bound arguments and keywords."""
+        if type(fn) is _LRU_WRAPPER:
+            self.copy_from(Target(fn.__wrapped__))
+            return
+        inner = Target(fn.func)
+        if inner.func is None or inner.recompute or inner.keywords:
+            from ad_compiler.errors import NoAdjointError, public_name, user_site
+            name = public_name(fn.func)
+            raise NoAdjointError(
+                "%scannot differentiate functools.partial(%s, ...): only a partial of Python code "
+                "is differentiated through (with its bound arguments); write a def or lambda "
+                "that calls %s with those arguments, or register a rule with @adjoint(%s)"
+                % ((user_site() or "") + ": " if user_site() else "", name, name, name))
+        self.func, self.bound, self.keywords = inner.func, inner.bound + fn.args, fn.keywords
+
+    def copy_from(self, inner):
+        for name in self.__slots__:
+            setattr(self, name, getattr(inner, name))
+
+    def kwargs(self, kwargs):
+        """The keywords of a call of this target: a partial's, then the call's."""
+        return {**self.keywords, **kwargs} if self.keywords else kwargs
+
     def stored(self):
         """This target without recomputation (checkpoint's plain twin)."""
         out = object.__new__(Target)
@@ -120,6 +146,15 @@ def cell_values(func):
     return [c.cell_contents for c in func.__closure__]
 
 
+def _check_partial_not_differentiated(fn, target):
+    """A partial's bound arguments have no place in the callable's gradient."""
+    if target.keywords is not None and (target.bound or target.keywords):
+        from ad_compiler.errors import UnsupportedDerivativeError
+        raise UnsupportedDerivativeError(
+            "the gradient with respect to the arguments bound by %r is not supported; pass "
+            "them to the call instead of binding them with functools.partial" % (fn,))
+
+
 def _no_adjoint(fn):
     from ad_compiler.errors import NoAdjointError
     return NoAdjointError.for_function(fn, registry.qualified_name(fn))
@@ -127,47 +162,7 @@ def _no_adjoint(fn):
 
 # ---------------------------------------------------------------- binding
 
-_SIGS = {}
-
-
-def _signature(func):
-    sig = _SIGS.get(func)
-    if sig is None:
-        sig = _SIGS[func] = inspect.signature(func, follow_wrapped=False)
-    return sig
-
-
-def _bind(func, args, kwargs):
-    """Values for every parameter of ``func``, in order (``*args`` as a tuple,
-    ``**kwargs`` as a dict)."""
-    code = func.__code__
-    if not kwargs and len(args) == code.co_argcount and not code.co_kwonlyargcount and \
-            not (code.co_flags & (_VARARGS | _VARKW)):
-        return list(args)
-    ba = _signature(func).bind(*args, **kwargs)
-    ba.apply_defaults()
-    return [ba.arguments[p] for p in _signature(func).parameters]
-
-
-def _param_of(func, where):
-    """The parameter slot of a positional index or keyword name: (index, item).
-
-    ``item`` is the position inside ``*args`` or the key inside ``**kwargs``
-    when the argument lands there, else None.
-    """
-    code = func.__code__
-    n_pos, n_kw = code.co_argcount, code.co_kwonlyargcount
-    names = code.co_varnames[:n_pos + n_kw]
-    varargs = bool(code.co_flags & _VARARGS)
-    if isinstance(where, int):
-        if where < n_pos:
-            return where, None
-        if varargs:
-            return n_pos + n_kw, where - n_pos
-        raise TypeError("%s() takes %d positional arguments" % (func.__name__, n_pos))
-    if where in names:
-        return names.index(where), None
-    return n_pos + n_kw + (1 if varargs else 0), where
+_bind, _param_of = bind, param_of       # (their names here before runtime.binding)
 
 
 def _slots(func, entry, n_bound, n_args, kwargs):
@@ -208,12 +203,13 @@ def call_fwd(fn, spec, *args, **kwargs):
         out = fn(*args, **kwargs)
         return out, (Meta(None, out, spec, target, target.bound + args, kwargs, 0), None)
     func = target.func
-    values = _bind(func, target.bound + args, kwargs)
+    values = _bind(func, target.bound + args, target.kwargs(kwargs))
     cells = cell_values(func)
     params = implicit.current() is not None
     active = set()
     for entry in spec:
         if entry == "fn":
+            _check_partial_not_differentiated(fn, target)
             if not params:              # in params mode a callee deposits its own cells
                 active.update(range(len(cells)))
             if target.bound:
@@ -329,6 +325,8 @@ def _jvp(fn, spec, tangents, args, kwargs, tangent_only):
     transforms = rt.transforms
     if not isinstance(fn, transforms.Wrapper):
         fn, spec, args = as_function(fn, spec, args, kwargs)
+        if "fn" in spec and isinstance(fn, functools.partial):
+            _check_partial_not_differentiated(fn, Target(fn))
     applied = transforms.resolve(fn, args, kwargs)
     if applied is None:
         result = _constructor_jvp(fn, spec, tangents, args, kwargs)
@@ -381,6 +379,7 @@ def as_function(fn, spec, args, kwargs):
     target = Target(fn)
     if target.rule is None or target.fields is not None:
         return fn, spec, args
+    fn = rule_primal(fn)
     from .transforms import static_call
     if target.bound:
         callee = getattr(type(target.bound[0]), fn.__name__)
@@ -388,6 +387,14 @@ def as_function(fn, spec, args, kwargs):
         spec = tuple(_shift(e) for e in spec)
         return static_call(callee, len(args), tuple(kwargs)), spec, args
     return static_call(fn, len(args), tuple(kwargs)), spec, args
+
+
+def rule_primal(fn):
+    """The function whose rule a callable uses: ``checkpoint(np.tanh)`` is
+    ``np.tanh`` (a primitive has nothing to recompute)."""
+    while type(fn).__name__ == "Checkpoint" and hasattr(fn, "fn"):
+        fn = fn.fn
+    return fn
 
 
 def _shift(entry):

@@ -116,12 +116,28 @@ def unbroadcast(g, x):
     shape = getattr(x, "shape", None)
     gshape = getattr(g, "shape", ())
     if shape is None:                 # x is a Python number
+        if gshape == () and isinstance(g, (list, tuple)):
+            return _sequence_operand(g, x)
         return g if gshape == () else g.sum()
     if gshape == shape:
         return g
     if gshape == ():
         return spread(g, x)
     return _sum_to_shape(g, shape)
+
+
+def _sequence_operand(g, x):
+    """``x + y`` or ``x * n`` of lists/tuples concatenates or repeats: which part
+    of the result's gradient ``g`` belongs to ``x`` is not known here, so
+    anything but the trivial case is refused (never a wrong gradient)."""
+    if isinstance(x, (list, tuple)) and len(x) == len(g):
+        return g
+    from ad_compiler.errors import UnsupportedDerivativeError, user_site
+    site = user_site()
+    raise UnsupportedDerivativeError(
+        "%sconcatenating or repeating a list or tuple of differentiated values with + or * is "
+        "not supported in reverse mode; build it with a comprehension "
+        "([a for _ in range(n)]) or with append in a loop" % (site + ": " if site else ""))
 
 
 def unbroadcast_scalar(g):

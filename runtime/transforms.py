@@ -67,12 +67,13 @@ def resolve(fn, args, kwargs):
     target = d.Target(fn)
     if target.func is None:
         if target.rule is not None and target.fields is None and not target.bound:
-            return resolve(static_call(fn, len(args), tuple(kwargs)), args, kwargs)
+            return resolve(static_call(d.rule_primal(fn), len(args), tuple(kwargs)), args,
+                           kwargs)
         if target.rule is not None and target.fields is None:
             return _bound_rule(fn, target.bound, args, kwargs)
         return None                     # a constructor: handled by the caller
     func = target.func
-    values = d._bind(func, target.bound + args, kwargs)
+    values = d._bind(func, target.bound + args, target.kwargs(kwargs))
     cells = d.cell_values(func)
     n_cells, n_bound = len(cells), len(target.bound)
 
@@ -132,14 +133,14 @@ def static_call(fn, n_args, keywords=()):
     got = _STATIC.get(key)
     if got is not None and got[0] is fn:
         return got[1]
-    import linecache
+    from ad_compiler.source import register_source
     name = "apply_" + "".join(c if c.isalnum() else "_" for c in
                               getattr(fn, "__name__", "fn"))
     params = ["_a%d" % i for i in range(n_args)] + list(keywords)
     call = ["_a%d" % i for i in range(n_args)] + ["%s=%s" % (k, k) for k in keywords]
     text = "def %s(%s):\n    return _fn(%s)\n" % (name, ", ".join(params), ", ".join(call))
     filename = "<ad_compiler apply %s %d>" % (name, len(_STATIC))
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    register_source(filename, text)         # (kept for after linecache.clearcache())
     namespace = {"_fn": fn}
     exec(compile(text, filename, "exec"), namespace)
     func = namespace[name]
@@ -464,6 +465,8 @@ class GradOf(Wrapper):
         def pick(value, derivative, finish):
             if getattr(value, "shape", ()) != ():     # (no value: tangent-only code)
                 raise NonScalarOutputError.for_value(value)
+            if getattr(derivative, "shape", ()) != ():    # d(output)/dx has its shape
+                raise NonScalarOutputError.for_value(derivative)
             grads = [derivative if p == 0 else None for p in position]
             if self.full:
                 return (None,) + tuple(grads)
