@@ -93,13 +93,15 @@ def finish(x, g):
     """Turn a raw gradient ``g`` of the argument ``x`` into its user-facing form."""
     tp = type(x)
     if tp is float or tp is int:
-        return 0.0 if g is None else float(g)
+        return 0.0 if g is None else float(g.real)     # .real: see _array_grad
     if tp is np.ndarray:
         return _array_grad(x, g)
     if x is None or isinstance(x, _OPAQUE):
         return None
+    if isinstance(x, (complex, np.complexfloating)):
+        return 0j if g is None else complex(np.conj(g))
     if isinstance(x, (float, int, np.number)):
-        return 0.0 if g is None else float(g)
+        return 0.0 if g is None else float(np.real(g))
     if isinstance(x, types.FunctionType):
         return _closure_grad(x, g)
     return rebuild(x, g)
@@ -115,6 +117,8 @@ def _array_grad(x, g):
         raise ADError("internal error: the gradient of an argument of shape %s has shape %s; "
                       "a rule returned a cotangent of the wrong shape (check custom "
                       "@adjoint rules)" % (x.shape, g.shape))
+    if g.dtype.kind == "c":     # cotangents are conjugate gradients (runtime/rules_complex.py);
+        g = np.conj(g) if x.dtype.kind == "c" else g.real     # a real x's is the real part
     if g.dtype != x.dtype:
         g = g.astype(x.dtype)           # gradients have their argument's dtype, as in JAX
     elif not g.flags.writeable or not g.flags.owndata:

@@ -14,6 +14,7 @@ from .helpers import (broadcast_like, copy_input, items_grad, items_tangent,
                       stop_gradient, sum_jvp, sum_vjp, unbroadcast, values_grad, values_tangent)
 from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
                        defvjp, defvjp_all, nondifferentiable)
+from .rules_complex import abs_jvp, abs_vjp, sign
 
 # ---------------------------------------------------------------- operators
 
@@ -33,22 +34,34 @@ defvjp(operator.truediv, lambda g, ans, x, y: unbroadcast(g / y, x),
        lambda g, ans, x, y: unbroadcast(-g * ans / y, y), out=ELEMENTWISE)
 defjvp(operator.truediv, lambda d, ans, x, y: broadcast_like(d / y, ans),
        lambda d, ans, x, y: broadcast_like(-d * ans / y, ans))
-defvjp(operator.pow, lambda g, ans, x, y: unbroadcast(g * y * x ** (y - 1), x),
-       lambda g, ans, x, y: unbroadcast(g * ans * log(x), y), out=ELEMENTWISE)
-defjvp(operator.pow, lambda d, ans, x, y: broadcast_like(d * y * x ** (y - 1), ans),
-       lambda d, ans, x, y: broadcast_like(d * ans * log(x), ans))
+# x ** y: the exponent y - 1 + 0 ** (y * y) is y - 1 except at y == 0, where x ** 0 is
+# constant and its slope 0 (even at x == 0); it folds to a number for a constant y.
+# log(x + 0 ** abs(x)) is 0 at x == 0, where the slope in y is 0 for y > 0 (JAX's
+# convention, and the finite difference's).  Where the slope is infinite (x ** 0.5 at 0)
+# NumPy gives inf and Python floats raise ZeroDivisionError.  (A complex exponent that is
+# not real fails in 0 ** (y * y): use numpy.power, whose rule takes abs(y).)
+defvjp(operator.pow, lambda g, ans, x, y: unbroadcast(g * y * x ** (y - 1 + 0 ** (y * y)), x),
+       lambda g, ans, x, y: unbroadcast(g * ans * log(x + 0 ** abs(x)), y), out=ELEMENTWISE)
+defjvp(operator.pow, lambda d, ans, x, y: broadcast_like(d * y * x ** (y - 1 + 0 ** (y * y)),
+                                                         ans),
+       lambda d, ans, x, y: broadcast_like(d * ans * log(x + 0 ** abs(x)), ans))
+# x % y == x - y * (x // y): slope 1 in x and -(x // y) in y (Python's floor division).
+defvjp(operator.mod, lambda g, ans, x, y: unbroadcast(g, x),
+       lambda g, ans, x, y: unbroadcast(-g * (x // y), y), out=ELEMENTWISE)
+defjvp(operator.mod, lambda d, ans, x, y: broadcast_like(d, ans),
+       lambda d, ans, x, y: broadcast_like(-d * (x // y), ans))
 defvjp(operator.neg, lambda g, ans, x: -g, out=SAME)
 def_linear(operator.neg)
 defvjp(operator.pos, lambda g, ans, x: g, out=SAME)
 def_linear(operator.pos)
-nondifferentiable(operator.floordiv, operator.mod, out=ELEMENTWISE)
+nondifferentiable(operator.floordiv, out=ELEMENTWISE)
 nondifferentiable(operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
                   operator.ne, operator.not_, operator.truth, operator.invert)
 
 # ---------------------------------------------------------------- builtins
 
-defvjp(builtins.abs, lambda g, ans, x: g * sign(x), out=SAME)
-defjvp(builtins.abs, lambda d, ans, x: d * sign(x))
+defvjp(builtins.abs, lambda g, ans, x: abs_vjp(g, x), out=SAME)      # complex too
+defjvp(builtins.abs, lambda d, ans, x: abs_jvp(d, x))
 defvjp(builtins.float, lambda g, ans, x: g, out=SCALAR)
 def_linear(builtins.float, out=SCALAR)
 defvjp(builtins.sum, lambda g, ans, x, start=0: sum_vjp(g, x), out=SCALAR)
@@ -68,9 +81,9 @@ defvjp(builtins.list, lambda g, ans, iterable=(): sequence_vjp(g, iterable),
 defjvp(builtins.list, lambda d, ans, iterable=(): sequence_jvp(d, ans))
 nondifferentiable(builtins.len, builtins.range, builtins.isinstance, builtins.int,
                   builtins.bool, builtins.round, builtins.print, builtins.type, builtins.id,
-                  builtins.hash, builtins.str, builtins.repr, builtins.callable,
-                  builtins.hasattr, builtins.any, builtins.all, builtins.enumerate,
-                  builtins.sorted, out="const")
+                  builtins.callable, builtins.hasattr, builtins.any, builtins.all, out="const")
+# str, repr, hash, enumerate and sorted are not piecewise constant (float(str(x)) is x):
+# str, repr and hash have no rule, so a result that reaches the output is refused.
 
 
 def extreme_vjp(g, ans, *args, **kwargs):
@@ -98,14 +111,53 @@ defvjp_all(builtins.min, extreme_vjp, out=SCALAR)
 defjvp_all(builtins.min, extreme_jvp)
 
 
-def sign(x):
-    """The derivative of ``abs``: -1, 0 or 1, elementwise for arrays."""
-    if type(x) is float or type(x) is int:
-        return (x > 0) - (x < 0)
-    return numpy.sign(x)        # CuPy arrays dispatch through __array_ufunc__
+_KEYS_ONLY = (dict, str, bytes, range)     # sorted() of these sorts keys or characters
 
 
-nondifferentiable(sign)         # piecewise constant: abs''(x) is 0 almost everywhere
+def sorted_order(items, key=None, reverse=False):
+    """The permutation ``sorted`` applies: ``sorted(x)[i]`` is ``list(x)[order[i]]``
+    (the same stable sort, on positions)."""
+    if not isinstance(items, (list, tuple)) and not (
+            isinstance(items, numpy.ndarray) and items.ndim == 1):
+        from ad_compiler.errors import NoAdjointError
+        raise NoAdjointError("the derivative of sorted() of a %s is not supported; sort a "
+                             "list, a tuple or a 1-D array (sorted(list(...)))"
+                             % type(items).__name__)
+    at = items.__getitem__ if key is None else (lambda i: key(items[i]))
+    return sorted(range(len(items)), key=at, reverse=reverse)
+
+
+def sorted_grad(g, x, key=None, reverse=False):
+    """The cotangent of ``x`` from that of ``sorted(x)``: each item's put back where it
+    came from (None stands for zero)."""
+    if g is None or isinstance(x, _KEYS_ONLY):
+        return None
+    out = [None] * len(g)
+    for i, j in enumerate(sorted_order(x, key, reverse)):
+        out[j] = g[i]
+    if isinstance(x, numpy.ndarray):
+        return numpy.asarray([0.0 if v is None else v for v in out])
+    return tuple(out) if isinstance(x, tuple) else out
+
+
+def sorted_tangent(d, x, key=None, reverse=False):
+    """The tangent of ``sorted(x)`` from the tangent ``d`` of ``x``: ``d`` sorted alike."""
+    if d is None or isinstance(x, _KEYS_ONLY):
+        return None
+    return [d[j] for j in sorted_order(x, key, reverse)]
+
+
+nondifferentiable(sorted_order, out="const")
+def_linear(sorted_grad, none_ok=True, may_be_none=True)
+defvjp(sorted_grad, lambda h, ans, g, x, key=None, reverse=False:
+       sorted_tangent(h, x, key, reverse))
+def_linear(sorted_tangent, none_ok=True, may_be_none=True)
+defvjp(sorted_tangent, lambda h, ans, d, x, key=None, reverse=False:
+       sorted_grad(h, x, key, reverse))
+defvjp(builtins.sorted, lambda g, ans, iterable, key=None, reverse=False:
+       sorted_grad(g, iterable, key, reverse), out=_container_kind("LIST"))
+defjvp(builtins.sorted, lambda d, ans, iterable, key=None, reverse=False:
+       sorted_tangent(d, iterable, key, reverse))
 
 
 # ---------------------------------------------------------------- math
@@ -131,10 +183,10 @@ def_unary(math.log10, lambda ans, x: 1.0 / (x * math.log(10.0)), out=SCALAR)
 def_unary(math.sqrt, lambda ans, x: 0.5 / ans, out=SCALAR)
 def_unary(math.fabs, lambda ans, x: sign(x), out=SCALAR)
 def_unary(math.erf, lambda ans, x: 2.0 / math.sqrt(math.pi) * math.exp(-x * x), out=SCALAR)
-defvjp(math.pow, lambda g, ans, x, y: g * y * x ** (y - 1),
-       lambda g, ans, x, y: g * ans * log(x), out=SCALAR)
-defjvp(math.pow, lambda d, ans, x, y: d * y * x ** (y - 1),
-       lambda d, ans, x, y: d * ans * log(x))
+defvjp(math.pow, lambda g, ans, x, y: g * y * x ** (y - 1 + 0 ** (y * y)),   # as for **
+       lambda g, ans, x, y: g * ans * log(x + 0 ** abs(x)), out=SCALAR)
+defjvp(math.pow, lambda d, ans, x, y: d * y * x ** (y - 1 + 0 ** (y * y)),
+       lambda d, ans, x, y: d * ans * log(x + 0 ** abs(x)))
 defvjp(math.atan2, lambda g, ans, y, x: g * x / (x * x + y * y),
        lambda g, ans, y, x: -g * y / (x * x + y * y), out=SCALAR)
 defjvp(math.atan2, lambda d, ans, y, x: d * x / (x * x + y * y),
@@ -143,7 +195,10 @@ defvjp(math.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y 
        out=SCALAR)
 defjvp(math.hypot, lambda d, ans, x, y: d * x / ans, lambda d, ans, x, y: d * y / ans)
 nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
-                  math.copysign, out=SCALAR)
+                  out=SCALAR)
+# copysign(x, y) == |x| * (+-1 by y's sign): abs's slope in x, piecewise constant in y.
+defvjp(math.copysign, lambda g, ans, x, y: g * sign(x) * math.copysign(1.0, y), None, out=SCALAR)
+defjvp(math.copysign, lambda d, ans, x, y: d * sign(x) * math.copysign(1.0, y), None)
 
 # ---------------------------------------------------------------- runtime helpers
 

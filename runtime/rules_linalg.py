@@ -6,21 +6,19 @@ on small helpers, each the adjoint of the product in one argument, and
 2-D operands the compiler can see.  Because a product is linear in each
 argument, the adjoint of ``matmul_vjp_a(g, a, b)`` in ``g`` is
 ``matmul(h, b)`` again and its derivative in ``b`` is ``matmul_vjp_b``:
-the helpers' own rules are the same few functions.
+the helpers' own rules are the same few functions.  (With complex
+operands these rules are right as they stand: see rules_complex.)
 
-``linalg.norm`` supports ``ord=None``/``'fro'`` (any axes) and vector
-p-norms with ``p >= 1`` finite; other orders raise
-``UnsupportedDerivativeError`` (an ``ADError``) when differentiated.
+Inverses, determinants, ``solve`` and norms live in :mod:`runtime.rules_matrix`.
 """
 import operator
 
 import numpy
 import numpy as xp
 
-from .helpers import Struct, item, unbroadcast
-from .registry import (SAME, def_linear, defattr, defjvp, defvjp, nondifferentiable)
-from .rules_numpy import _kinds, like_arg, reduction_kind
-from .rules_reductions import sum_grad
+from .helpers import unbroadcast
+from .registry import def_linear, defattr, defjvp, defvjp, nondifferentiable
+from .rules_numpy import _kinds, like_arg
 
 # ---------------------------------------------------------------- output kinds
 
@@ -285,7 +283,6 @@ def_linear(numpy.moveaxis)
 defattr(numpy.ndarray, "T", vjp=lambda g, ans, x: g.T, jvp=lambda d, ans, x: d.T)
 defattr(numpy.ndarray, "mT", vjp=lambda g, ans, x: xp.swapaxes(g, -1, -2),
         jvp=lambda d, ans, x: xp.swapaxes(d, -1, -2))
-defattr(numpy.ndarray, "real", vjp=lambda g, ans, x: xp.real(g), jvp=lambda d, ans, x: xp.real(d))
 
 # ---------------------------------------------------------------- diagonals and traces
 
@@ -336,72 +333,4 @@ defvjp(numpy.diag, lambda g, ans, v, k=0: diag_vjp(g, v, k),
        out=lambda args, kw: _kinds().array())
 def_linear(numpy.diag)
 
-# ---------------------------------------------------------------- inverse, determinants, solve
-
-defvjp(numpy.linalg.inv, lambda g, ans, a:
-       -xp.swapaxes(ans, -1, -2) @ g @ xp.swapaxes(ans, -1, -2), out=SAME)
-defvjp(numpy.linalg.inv, lambda g, ans, a: -ans.T @ g @ ans.T, when=lambda a: a.ndim == 2)
-defjvp(numpy.linalg.inv, lambda d, ans, a: -ans @ d @ ans)
-defvjp(numpy.linalg.det, lambda g, ans, a:
-       xp.expand_dims(g * ans, (-2, -1)) * xp.swapaxes(xp.linalg.inv(a), -1, -2), out=drop_two)
-defvjp(numpy.linalg.det, lambda g, ans, a: g * ans * xp.linalg.inv(a).T,
-       when=lambda a: a.ndim == 2)
-defjvp(numpy.linalg.det, lambda d, ans, a:
-       ans * xp.trace(xp.linalg.solve(a, d), axis1=-2, axis2=-1))
-
-
-def logabsdet_cotangent(g):
-    """The cotangent of ``logabsdet`` inside that of slogdet's (sign, logabsdet) result,
-    read by index or, as ``result.logabsdet``, by field."""
-    g = g.fields.get("logabsdet") if isinstance(g, Struct) else item(g, 1)
-    return 0.0 if g is None else g
-
-
-def_linear(logabsdet_cotangent, out=lambda args, kw: _kinds().array())
-defvjp(logabsdet_cotangent, lambda h, ans, g: (None, h))
-# slogdet returns (sign, logabsdet); only logabsdet carries a gradient.
-defvjp(numpy.linalg.slogdet, lambda g, ans, a: xp.expand_dims(logabsdet_cotangent(g), (-2, -1))
-       * xp.swapaxes(xp.linalg.inv(a), -1, -2), out=lambda args, kw: _kinds().OTHER)
-defjvp(numpy.linalg.slogdet, lambda d, ans, a:
-       (xp.zeros_like(ans[0]), xp.trace(xp.linalg.solve(a, d), axis1=-2, axis2=-1)))
-# x = solve(a, b): b is a vector only when it is 1-D (NumPy 2).
-defvjp(numpy.linalg.solve,
-       lambda g, ans, a, b: -matmul_vjp_a(xp.linalg.solve(xp.swapaxes(a, -1, -2), g), a, ans),
-       lambda g, ans, a, b: unbroadcast(xp.linalg.solve(xp.swapaxes(a, -1, -2), g), b),
-       out=like_b)
-defvjp(numpy.linalg.solve, lambda g, ans, a, b: -xp.linalg.solve(a.T, g) @ ans.T,
-       lambda g, ans, a, b: xp.linalg.solve(a.T, g),
-       when=lambda a, b: a.ndim == 2 and b.ndim == 2)
-defvjp(numpy.linalg.solve, lambda g, ans, a, b: -xp.outer(xp.linalg.solve(a.T, g), ans),
-       lambda g, ans, a, b: xp.linalg.solve(a.T, g),
-       when=lambda a, b: a.ndim == 2 and b.ndim == 1)
-defjvp(numpy.linalg.solve, lambda d, ans, a, b: -xp.linalg.solve(a, xp.matmul(d, ans)),
-       lambda d, ans, a, b: xp.linalg.solve(a, d))
-
-# ---------------------------------------------------------------- norms
-
-
-def norm_power(ord, x, axis):
-    """The p of the p-norm ``linalg.norm`` computes; other norms are refused."""
-    ndim = xp.ndim(x)
-    matrix = (axis is None and ndim == 2) or (isinstance(axis, (tuple, list)) and len(axis) == 2)
-    if ord is None or (ord == "fro" and matrix):
-        return 2.0
-    if not matrix and not isinstance(ord, str) and 1 <= ord < numpy.inf:
-        return float(ord)
-    from ad_compiler.errors import UnsupportedDerivativeError
-    raise UnsupportedDerivativeError(
-        "the derivative of numpy.linalg.norm with ord=%r on %s is not supported; use "
-        "ord=None or 'fro', a vector p-norm with finite p >= 1, or register your own rule "
-        "with @adjoint(numpy.linalg.norm)" % (ord, "matrices" if matrix else "vectors"))
-
-
-nondifferentiable(norm_power, out="const")
-# d||x||_p = sign(x) |x|^(p-1) / ||x||^(p-1); for p = 2 that is x / ||x||.
-defvjp(numpy.linalg.norm, lambda g, ans, x, ord=None, axis=None, keepdims=False:
-       sum_grad(g / ans ** (norm_power(ord, x, axis) - 1.0), x, axis, keepdims)
-       * (xp.sign(x) * xp.abs(x) ** (norm_power(ord, x, axis) - 1.0)),
-       out=reduction_kind(2, 3))
-defjvp(numpy.linalg.norm, lambda d, ans, x, ord=None, axis=None, keepdims=False:
-       xp.sum(d * xp.sign(x) * xp.abs(x) ** (norm_power(ord, x, axis) - 1.0), axis=axis,
-              keepdims=keepdims) / ans ** (norm_power(ord, x, axis) - 1.0))
+from . import rules_matrix  # noqa: E402,F401  (inverse, determinants, solve, norms)

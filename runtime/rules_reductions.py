@@ -8,6 +8,7 @@ import numpy as xp
 
 from .helpers import spread
 from .registry import ARRAY, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
+from .rules_complex import real_only
 from .rules_numpy import _axes, _size, like_arg, reduction_kind
 
 # ---------------------------------------------------------------- reductions
@@ -47,13 +48,19 @@ def tie_weights(a, ans, axis, keepdims, where=True):
     """1/k at the k elements where a max/min reduction is attained, else 0."""
     if axis is not None and not keepdims:
         ans = xp.reshape(ans, kept_shape(xp.shape(a), axis))
-    hit = a == ans
+    hit = xp.asarray(a == ans)
     if where is not True:
         hit &= where
-    w = hit.astype(a.dtype if a.dtype.kind in "fc" else float)
+    w = hit.astype(_float_dtype(a))
     # A masked slice, or an ``initial`` larger than every element, has no winner.
     w /= xp.maximum(xp.add.reduce(w, axis=axis, keepdims=True), 1)
     return w
+
+
+def _float_dtype(a):
+    """``a``'s dtype if it is floating or complex, else float64 (Python numbers too)."""
+    dtype = getattr(a, "dtype", None)
+    return dtype if dtype is not None and dtype.kind in "fc" else xp.dtype(float)
 
 
 def extreme_grad(g, a, ans, axis, keepdims, where=True, initial=None):
@@ -63,7 +70,7 @@ def extreme_grad(g, a, ans, axis, keepdims, where=True, initial=None):
     if axis is not None and not keepdims:
         kept = kept_shape(xp.shape(a), axis)
         g, ans = xp.reshape(g, kept), xp.reshape(ans, kept)
-    hit = a == ans
+    hit = a == ans if hasattr(a, "dtype") else xp.asarray(a == ans)   # (a Python number)
     if where is True and initial is None and xp.count_nonzero(hit) == xp.size(ans):
         out = hit * g                 # one winner per slice (the usual case): no sharing
     else:
@@ -71,6 +78,8 @@ def extreme_grad(g, a, ans, axis, keepdims, where=True, initial=None):
             hit &= where
         # max(., 1): a masked slice, a larger ``initial``, or a NaN has no winner
         out = hit * (g / xp.maximum(xp.add.reduce(hit, axis=axis, keepdims=True), 1))
+    if not hasattr(a, "dtype"):                # a Python number: its gradient is a float
+        return out * 1.0
     dtype = a.dtype if a.dtype.kind in "fc" else out.dtype
     return out if out.dtype == dtype else out.astype(dtype)
 
@@ -78,7 +87,18 @@ def extreme_grad(g, a, ans, axis, keepdims, where=True, initial=None):
 def_linear(extreme_grad, out=like_arg(1))
 defvjp(extreme_grad, lambda h, ans, g, a, m, axis, keepdims, where=True, initial=None:
        xp.sum(h * tie_weights(a, m, axis, keepdims, where), axis=axis, keepdims=keepdims))
+
+
+def one_each(a, axis, keepdims, where=True):
+    """True for each result of a reduction over ``axis`` that combines one element."""
+    if where is True:
+        return reduced_size(a, axis) == 1
+    n = xp.sum(xp.broadcast_to(where, xp.shape(a)), axis=axis, keepdims=keepdims)
+    return n == 1
+
+
 nondifferentiable(reduced_size, out=SCALAR)
+nondifferentiable(one_each, out="const")
 nondifferentiable(tie_weights, out=like_arg(0))
 nondifferentiable(kept_shape, out="const")
 
@@ -87,11 +107,16 @@ for _sum in (numpy.sum, numpy.ndarray.sum):
            initial=None, where=True: sum_grad(g, a, axis, keepdims, where),
            out=reduction_kind(1, 4))
     def_linear(_sum)
+# The methods' tangents through the functions: a NumPy scalar's tangent may be a float.
+defjvp(numpy.ndarray.sum, lambda d, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+       initial=None, where=True: xp.sum(d, axis=axis, keepdims=keepdims, where=where))
 for _mean in (numpy.mean, numpy.ndarray.mean):
     defvjp(_mean, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
            where=True: sum_grad(g, a, axis, keepdims, where) / reduced_size(a, axis, where),
            out=reduction_kind(1, 4))
     def_linear(_mean)
+defjvp(numpy.ndarray.mean, lambda d, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+       where=True: xp.mean(d, axis=axis, keepdims=keepdims, where=where))
 for _extreme in (numpy.max, numpy.min, numpy.amax, numpy.amin, numpy.ndarray.max,
                  numpy.ndarray.min):
     defvjp(_extreme, lambda g, ans, a, axis=None, out=None, keepdims=False, initial=None,
@@ -100,25 +125,29 @@ for _extreme in (numpy.max, numpy.min, numpy.amax, numpy.amin, numpy.ndarray.max
     defjvp(_extreme, lambda d, ans, a, axis=None, out=None, keepdims=False, initial=None,
            where=True: xp.sum(d * tie_weights(a, ans, axis, keepdims, where), axis=axis,
                               keepdims=keepdims))
+# var: 2 (a - mean) / (n - ddof); std: that / (2 std), except where a slice has one
+# element and std is identically 0 (ddof=0): there the slope is 0, not 0/0.  Complex
+# input is refused (var is not holomorphic).
 for _var in (numpy.var, numpy.ndarray.var):
     defvjp(_var, lambda g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
-           where=True: sum_grad(g, a, axis, keepdims, where) * (
-               2.0 * (a - xp.mean(a, axis=axis, keepdims=True, where=where))
+           where=True: sum_grad(g, a, axis, keepdims, where) * (2.0 * (
+               real_only(a, "numpy.var") - xp.mean(a, axis=axis, keepdims=True, where=where))
                / (reduced_size(a, axis, where) - ddof)), out=reduction_kind(1, 5))
     defjvp(_var, lambda d, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
-           where=True: xp.sum(d * (2.0 * (a - xp.mean(a, axis=axis, keepdims=True, where=where))
-                                   / (reduced_size(a, axis, where) - ddof)),
-                              axis=axis, keepdims=keepdims, where=where))
+           where=True: xp.sum(d * (2.0 * (
+               real_only(a, "numpy.var") - xp.mean(a, axis=axis, keepdims=True, where=where))
+               / (reduced_size(a, axis, where) - ddof)), axis=axis, keepdims=keepdims, where=where))
 for _std in (numpy.std, numpy.ndarray.std):
     defvjp(_std, lambda g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
-           where=True: sum_grad(g / ans, a, axis, keepdims, where) * (
-               (a - xp.mean(a, axis=axis, keepdims=True, where=where))
+           where=True: sum_grad(g / xp.where(one_each(a, axis, keepdims, where), 1.0, ans), a,
+                                axis, keepdims, where) * (
+               (real_only(a, "numpy.std") - xp.mean(a, axis=axis, keepdims=True, where=where))
                / (reduced_size(a, axis, where) - ddof)), out=reduction_kind(1, 5))
     defjvp(_std, lambda d, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
-           where=True: xp.sum(d * ((a - xp.mean(a, axis=axis, keepdims=True, where=where))
-                                   / (reduced_size(a, axis, where) - ddof)),
-                              axis=axis, keepdims=keepdims, where=where) / ans)
-
+           where=True: xp.sum(d * (
+               (real_only(a, "numpy.std") - xp.mean(a, axis=axis, keepdims=True, where=where))
+               / (reduced_size(a, axis, where) - ddof)), axis=axis, keepdims=keepdims, where=where)
+           / xp.where(one_each(a, axis, keepdims, where), 1.0, ans))
 
 def _to_last(a, axis):
     """``a`` with the ``axis`` axes moved to the end and merged: (rest..., n)."""
@@ -189,7 +218,8 @@ defjvp(prod_others, lambda d, ans, a, axis=None, initial=None, where=True:
 defvjp(prod_pairs, lambda h, ans, v, a, axis=None, initial=None, where=True:
        prod_pairs(h, a, axis, initial, where),
        lambda h, ans, v, a, axis=None, initial=None, where=True:
-           unsupported_derivative(h, "a third derivative of numpy.prod", _PROD_ADVICE), out=like_arg(1))
+           unsupported_derivative(h, "a third derivative of numpy.prod", _PROD_ADVICE),
+       out=like_arg(1))
 defjvp(prod_pairs, lambda d, ans, v, a, axis=None, initial=None, where=True:
        prod_pairs(d, a, axis, initial, where),
        lambda d, ans, v, a, axis=None, initial=None, where=True:
@@ -217,3 +247,5 @@ for _cumsum in (numpy.cumsum, numpy.ndarray.cumsum):
     defvjp(_cumsum, lambda g, ans, a, axis=None, dtype=None, out=None: cumsum_vjp(g, a, axis),
            out=ARRAY)
     def_linear(_cumsum)
+defjvp(numpy.ndarray.cumsum, lambda d, ans, a, axis=None, dtype=None, out=None:
+       xp.cumsum(d, axis))

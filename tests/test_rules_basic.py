@@ -4,8 +4,10 @@ import math
 import numpy as np
 import pytest
 
-from ad_compiler import gradient
+import ad_compiler
+from ad_compiler import gradient, jvp
 from ad_compiler.checks import check_grads
+from runtime import rules_basic as RB
 
 W = np.array([0.3, -1.2, 2.0])
 X = np.array([0.4, 0.9, 1.3])
@@ -77,3 +79,67 @@ def test_math_rules_stay_scalar_in_generated_code():
 
 def test_builtin_max_min_with_two_arguments():
     check_grads(lambda x, y: max(x, y) * 2.0 + min(x, y), 0.3, 0.9, order=2)
+
+
+# ---------------------------------------------------------------- formerly "non-differentiable"
+
+def test_mod_is_differentiable():
+    check_grads(lambda x, y: (x % y) * x, 5.3, 2.1, order=2)
+    check_grads(lambda x, y: (x % y) * x, -5.3, 2.1, order=2)
+    assert gradient(lambda x, y: x % y, 5.3, 2.0) == (1.0, -2.0)
+
+
+def test_copysign():
+    check_grads(lambda x, y: math.copysign(x, y) * x, 1.3, -2.1, order=2)
+    check_grads(lambda x, y: math.copysign(x, y) * x, -1.3, 2.1, order=2)
+
+
+def _sorted_loss(a, b, c):
+    lo, mid, hi = sorted([a, b, c])
+    return lo * 1.0 + mid * 2.0 * a + hi * 3.0
+
+
+@pytest.mark.parametrize("args", [(2.0, 1.0, 3.0), (0.5, 2.5, -1.0)])
+def test_sorted_list_of_scalars(args):
+    check_grads(_sorted_loss, *args, order=2)
+    check_grads(lambda a, b, c: sorted((a, b, c), reverse=True)[0] * b, *args, order=2)
+    check_grads(lambda a, b, c: sorted([a, b, c], key=lambda v: -v)[2] * c, *args, order=2)
+
+
+def test_sorted_array():
+    check_grads(lambda x: sorted(x)[0] * x[1] + sorted(x, reverse=True)[0] * 3.0, X, order=2)
+    g, = gradient(lambda x: sorted(x)[0] + 2.0 * sorted(x)[2], X)
+    np.testing.assert_array_equal(g, [1.0, 0.0, 2.0])
+    _, t = jvp(lambda x: sorted(x)[0] + 2.0 * sorted(x)[2], (X,), (np.array([1., 10., 100.]),))
+    assert t == 201.0
+
+
+def test_sorted_of_what_has_no_gradient_is_none_or_refused():
+    d = {"b": 1.0, "a": 2.0}
+    assert gradient(lambda x: x * len(sorted(d)) + x * sorted(d)[0].count("a"), 1.5) == (3.0,)
+    with pytest.raises(ad_compiler.NoAdjointError, match="iter"):
+        gradient(lambda x: sorted(iter([x, 2.0]))[0], 1.0)
+    with pytest.raises(ad_compiler.NoAdjointError, match=r"sorted\(\) of a set"):
+        RB.sorted_grad([1.0, 0.0], {2.0, 1.0})
+
+
+def test_str_and_hash_are_refused_when_their_result_is_used():
+    with pytest.raises(ad_compiler.NoAdjointError, match="str"):
+        gradient(lambda x: float(str(x)) * 2.0, 1.5)
+    with pytest.raises(ad_compiler.NoAdjointError, match="hash"):
+        gradient(lambda x: hash(x) + x, 1.5)
+    assert gradient(lambda x: len(str(x)) * 0.0 + x * 2.0, 1.5) == (2.0,)  # len(): constant
+
+
+def test_enumerate_still_walks_values():
+    def f(x):
+        s = 0.0
+        for i, v in enumerate(x):
+            s = s + v * (i + 1)
+        return s + list(enumerate(x))[1][1] * 2.0
+    check_grads(f, X, order=2)
+
+
+def test_abs_of_scalars_keeps_sign_convention():
+    assert gradient(abs, 0.0) == (0.0,) and gradient(abs, -2.0) == (-1.0,)
+    check_grads(lambda x: abs(x) * x, -0.7, order=2)

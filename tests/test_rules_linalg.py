@@ -1,4 +1,5 @@
-"""Rules of runtime/rules_linalg.py: through the compiler, and rule by rule.
+"""Rules of runtime/rules_linalg.py and rules_matrix.py: through the compiler, and rule by
+rule.
 
 See test_rules_numpy.py for the two kinds of test; ``check_rule`` comes
 from there and also checks the ``when=`` variants (2-D @ 2-D...) against
@@ -13,6 +14,7 @@ import ad_compiler
 from ad_compiler.checks import check_grads
 from runtime import registry
 from runtime import rules_linalg as L
+from runtime import rules_matrix as MX
 from test_rules_numpy import _case, check_rule, covered, has_forward_rules
 
 rng = np.random.RandomState(2)
@@ -45,6 +47,9 @@ B223 = rng.randn(2, 2, 3)
 B342 = rng.randn(3, 4, 2)
 B432 = rng.randn(4, 3, 2)
 M43 = rng.randn(4, 3)
+S33 = np.outer(V3, W3) + np.outer(W3, V3)    # rank 2: singular
+S22 = np.array([[2.0, -1.0], [-4.0, 2.0]])    # rank 1
+BS = np.stack([S33, np.zeros((3, 3))])       # singular, and rank 0
 
 
 
@@ -128,6 +133,13 @@ MATRIX = [
     ("inv-batch", lambda a: np.sum(np.linalg.inv(a) * W233), (BA,)),
     ("det", lambda a: np.linalg.det(a), (A,)),
     ("det-batch", lambda a: np.sum(np.linalg.det(a) * W2), (BA,)),
+    ("det-singular", lambda a: np.linalg.det(a), (S33,)),
+    ("det-singular-2x2", lambda a: np.linalg.det(a) * 3.0, (S22,)),
+    ("det-zero-matrix", lambda a: np.linalg.det(a), (np.zeros((2, 2)),)),
+    ("det-singular-batch", lambda a: np.sum(np.linalg.det(a) * W2), (BS,)),
+    ("det-outer", lambda x: np.linalg.det(np.outer(x, x)), (V3,)),
+    ("det-outer-plus", lambda x: np.linalg.det(np.outer(x, x) + np.diag(x[:2], 1)), (V3,)),
+    ("det-1x1", lambda a: np.linalg.det(a) * 2.0, (np.array([[0.7]]),)),
     ("slogdet", lambda a: np.linalg.slogdet(a)[1], (A,)),
     ("slogdet-batch", lambda a: np.sum(np.linalg.slogdet(a)[1] * W2), (BA,)),
     ("slogdet-unpack", _slogdet_unpack, (A,)),
@@ -205,6 +217,7 @@ RULES = [
     (np.diag, (V3,), {}, (0,)), (np.diag, (V3, -2), {}, (0,)), (np.diag, (M34, 1), {}, (0,)),
     (np.linalg.inv, (A,), {}, (0,)), (np.linalg.inv, (BA,), {}, (0,)),
     (np.linalg.det, (A,), {}, (0,)), (np.linalg.det, (BA,), {}, (0,)),
+    (np.linalg.det, (S33,), {}, (0,)), (np.linalg.det, (BS,), {}, (0,)),
     (np.linalg.slogdet, (A,), {}, (0,)), (np.linalg.slogdet, (BA,), {}, (0,)),
     (np.linalg.solve, (A, V3), {}, (0, 1)), (np.linalg.solve, (A, M34), {}, (0, 1)),
     (np.linalg.solve, (BA, B234), {}, (0, 1)), (np.linalg.solve, (BA, M34), {}, (0, 1)),
@@ -237,7 +250,10 @@ HELPER_RULES = [
     (L.trace_vjp, (1.5, A), {}, (0,)), (L.trace_vjp, (W4, B334, 0, 0, 1), {}, (0,)),
     (L.diag_vjp, (W33, V3), {}, (0,)), (L.diag_vjp, (W44, V3, 1), {}, (0,)),
     (L.diag_vjp, (W3, M34, 1), {}, (0,)),
-    (L.logabsdet_cotangent, ((0.3, 1.5),), {}, (0,)),
+    (MX.logabsdet_cotangent, ((0.3, 1.5),), {}, (0,)),
+    (MX.cofactor, (A,), {}, (0,)), (MX.cofactor, (S33,), {}, (0,)),
+    (MX.cofactor, (BS,), {}, (0,)), (MX.cofactor, (S22,), {}, (0,)),
+    (MX.cofactor_jvp, (S33, W33), {}, (1,)), (MX.cofactor_jvp, (BA, W233), {}, (1,)),
 ]
 
 
@@ -268,7 +284,8 @@ def test_attribute_rules():
 
 def test_every_rule_of_the_module_is_tested():
     mine = {rule.primal for rule in registry._RULES.values()
-            if not rule.nondiff and any(t is not None and t.fn.__module__ == L.__name__
+            if not rule.nondiff and any(t is not None and t.fn.__module__ in (L.__name__,
+                                                                              MX.__name__)
                                         for t in (rule.vjps or ()))}
     missing = mine - covered(RULES + HELPER_RULES)
     assert not missing, sorted(registry.qualified_name(f) for f in missing)

@@ -1,4 +1,5 @@
-"""Rules of runtime/rules_numpy.py and rules_reductions.py: through the compiler, and rule by rule.
+"""Rules of runtime/rules_numpy.py, rules_arrays.py and rules_reductions.py: through the
+compiler, and rule by rule.
 
 Two kinds of test:
 
@@ -19,6 +20,7 @@ import ad_compiler
 from ad_compiler import kinds as K
 from ad_compiler.checks import check_grads
 from runtime import registry
+from runtime import rules_arrays as RA
 from runtime import rules_numpy as R
 from runtime import rules_reductions as RR
 
@@ -190,6 +192,10 @@ ELEMENTWISE = [
     ("logaddexp", lambda x, y: np.sum(np.logaddexp(x, y) * W), (X, Y)),
     ("logaddexp2", lambda x, y: np.sum(np.logaddexp2(x, y) * W), (X, V3)),
     ("remainder", lambda x, y: np.sum(np.remainder(x, y) * W), (X, P)),
+    ("mod-operator", lambda x, y: np.sum((x % y) * W), (X, P)),
+    ("heaviside", lambda x, y: np.sum(np.heaviside(x, y) * W) + np.sum(np.heaviside(x * 0, y)
+                                                                       * W), (X, Y)),
+    ("copysign", lambda x, y: np.sum(np.copysign(x, y) * W), (X, Y)),
     ("mod", lambda x, y: np.sum(np.mod(x, y) * W), (X, P)),
     ("fmod", lambda x, y: np.sum(np.fmod(x, y) * W), (X, P)),
     ("where", lambda x, y: np.sum(np.where(x > 0, x, y) * W), (X, Y)),
@@ -298,6 +304,15 @@ SHAPES = [
     ("sort-none", lambda x: np.sum(np.sort(x, axis=None) * W6), (X,)),
     ("full", lambda x: np.sum(np.full((2, 3), x) * W), (0.7,)),
     ("full_like", lambda x: np.sum(np.full_like(X, x[1]) * W), (V3,)),
+    ("linspace", lambda a, b: np.sum(np.linspace(a, b, 6) * W6), (0.3, 1.7)),
+    ("linspace-no-endpoint", lambda a, b: np.sum(np.linspace(a, b * a, 6, endpoint=False) * W6),
+     (0.3, 1.7)),
+    ("linspace-arrays", lambda a, b: np.sum(np.linspace(a, b, 2, axis=-1) * W32), (V3, 0.5)),
+    ("linspace-axis0", lambda a, b: np.sum(np.linspace(a, b, 2) * W32.T), (V3, V3 * 2)),
+    ("arange", lambda a, s: np.sum(np.arange(a, 3.4, s) * W3), (0.2, 1.1)),
+    ("arange-step-keyword", lambda a, s: np.sum(np.arange(a, a + 3.0, step=s) * W3),
+     (0.2, 1.1)),
+    ("arange-only-stop", lambda a: np.sum(np.arange(a) * W3) + a, (2.5,)),
 ]
 
 CONSTANTS = [
@@ -389,8 +404,15 @@ COMPILER_CASES = ([pytest.param(f, args, id=name) for name, f, args in ELEMENTWI
                   + [pytest.param(f, args, id=name) for name, f, args in DISPATCH])
 
 
+# np.clip(a, min=, max=) is new in NumPy 2.1; Python 3.9's last NumPy is 2.0.
+OLD_CLIP = np.lib.NumpyVersion(np.__version__) < "2.1.0"
+CLIP_MIN_MAX = {f for name, f, _ in ELEMENTWISE if name in ("clip-min-max", "clip-kw-bounds")}
+
+
 @pytest.mark.parametrize("f, args", COMPILER_CASES)
 def test_check_grads(f, args):
+    if OLD_CLIP and f in CLIP_MIN_MAX:
+        pytest.skip("np.clip(min=, max=) needs NumPy >= 2.1")
     check_grads(f, *args, order=2)
 
 
@@ -507,10 +529,9 @@ RULES = [
     (np.log, (P,), {}, (0,)), (np.log1p, (P,), {}, (0,)), (np.log2, (P,), {}, (0,)),
     (np.log10, (P,), {}, (0,)), (np.sqrt, (P,), {}, (0,)), (np.cbrt, (X,), {}, (0,)),
     (np.square, (X,), {}, (0,)), (np.reciprocal, (P,), {}, (0,)),
-    (np.absolute, (X,), {}, (0,)), (np.fabs, (X,), {}, (0,)), (np.deg2rad, (X,), {}, (0,)),
+    (np.fabs, (X,), {}, (0,)), (np.deg2rad, (X,), {}, (0,)),
     (np.radians, (X,), {}, (0,)), (np.rad2deg, (X,), {}, (0,)), (np.degrees, (X,), {}, (0,)),
-    (np.negative, (X,), {}, (0,)), (np.positive, (X,), {}, (0,)), (np.real, (X,), {}, (0,)),
-    (np.conjugate, (X,), {}, (0,)), (np.sin, (0.3,), {}, (0,)),
+    (np.negative, (X,), {}, (0,)), (np.positive, (X,), {}, (0,)), (np.sin, (0.3,), {}, (0,)),
     (np.add, (X, V3), {}, (0, 1)), (np.subtract, (X, V3), {}, (0, 1)),
     (np.multiply, (X, V2[:, None]), {}, (0, 1)), (np.divide, (X, P), {}, (0, 1)),
     (np.divide, (2.0, P), {}, (0, 1)),
@@ -566,6 +587,12 @@ RULES = [
     (np.sort, (T,), {"axis": 0}, (0,)),
     (np.full, ((2, 3), 0.7), {}, (1,)), (np.full, ((2, 3), V3), {}, (1,)),
     (np.full_like, (X, 0.7), {}, (1,)),
+    (np.linspace, (0.3, 1.7), {"num": 5}, (0, 1)),
+    (np.linspace, (V3, 2.0, 4), {"endpoint": False}, (0, 1)),
+    (np.linspace, (V3, V3 * 2, 3), {"axis": -1}, (0, 1)),
+    (np.arange, (0.2, 3.4, 1.1), {}, (0, 2)), (np.arange, (2.5,), {}, (0,)),
+    (np.heaviside, (Z, Y), {}, (1,)), (np.copysign, (X, Y), {}, (0,)),
+    (np.abs, (X,), {}, (0,)), (np.sign, (X,), {}, (0,)),
 ]
 
 # Helpers used inside rules: their own rules make generated code differentiable again.
@@ -584,19 +611,19 @@ HELPER_RULES = [
     (RR.prod_pairs, (X, Z, 1, 2.0, MASK), {}, (0,)),
     (RR.cumsum_vjp, (V3 * 0 + X.ravel()[:3], V3, None), {}, (0,)),
     (RR.cumsum_vjp, (X, X, 1), {}, (0,)), (RR.cumsum_vjp, (W6, X, None), {}, (0,)),
-    (R.unjoin, (W6, [V3, V3], 0, "concatenate"), {}, (0,)),
-    (R.unjoin, (X, (V3, V3), 0, "stack"), {}, (0,)),
-    (R.unjoin, (W6, [V3, V2, 1.0], None, "hstack"), {}, (0,)),
-    (R.unjoin, (W, [V3, X[:1]], None, "vstack"), {}, (0,)),
-    (R.unjoin, (W6.repeat(2), (X, Y), None, "concatenate"), {}, (0,)),
-    (R.join, ([V3, V3], [V3, V3], -1, "stack"), {}, (0,)),
-    (R.join, ([X, V3], [X, V3], None, "vstack"), {}, (0,)),
-    (R.join, ((X, Y[:, :1]), (X, Y[:, :1]), 1, "concatenate"), {}, (0,)),
-    (R.cast_like, (X.astype(np.float32), X), {}, (0,)), (R.cast_like, (X, X, int), {}, (0,)),
-    (R.asarray_vjp, (X, [V3, V3]), {}, (0,)), (R.asarray_vjp, (V3, [1.0, V2[0], 2.0]), {}, (0,)),
-    (R.asarray_like, ([V3, V3 * 2], [V3, V3]), {}, (0,)),
-    (R.sort_like, (X, Y, 0), {}, (0,)), (R.sort_like, (Y, X, None), {}, (0,)),
-    (R.unsort, (X, Y), {}, (0,)), (R.unsort, (W6, X, None), {}, (0,)),
+    (RA.unjoin, (W6, [V3, V3], 0, "concatenate"), {}, (0,)),
+    (RA.unjoin, (X, (V3, V3), 0, "stack"), {}, (0,)),
+    (RA.unjoin, (W6, [V3, V2, 1.0], None, "hstack"), {}, (0,)),
+    (RA.unjoin, (W, [V3, X[:1]], None, "vstack"), {}, (0,)),
+    (RA.unjoin, (W6.repeat(2), (X, Y), None, "concatenate"), {}, (0,)),
+    (RA.join, ([V3, V3], [V3, V3], -1, "stack"), {}, (0,)),
+    (RA.join, ([X, V3], [X, V3], None, "vstack"), {}, (0,)),
+    (RA.join, ((X, Y[:, :1]), (X, Y[:, :1]), 1, "concatenate"), {}, (0,)),
+    (RA.cast_like, (X.astype(np.float32), X), {}, (0,)), (RA.cast_like, (X, X, int), {}, (0,)),
+    (RA.asarray_vjp, (X, [V3, V3]), {}, (0,)), (RA.asarray_vjp, (V3, [1.0, V2[0], 2.0]), {}, (0,)),
+    (RA.asarray_like, ([V3, V3 * 2], [V3, V3]), {}, (0,)),
+    (RA.sort_like, (X, Y, 0), {}, (0,)), (RA.sort_like, (Y, X, None), {}, (0,)),
+    (RA.unsort, (X, Y), {}, (0,)), (RA.unsort, (W6, X, None), {}, (0,)),
 ]
 
 
@@ -611,6 +638,8 @@ def _rule_id(case):
                                                             + HELPER_RULES])
 def test_rule(case):
     fn, args, kwargs, argnums = case
+    if OLD_CLIP and fn is np.clip and "min" in kwargs:
+        pytest.skip("np.clip(min=, max=) needs NumPy >= 2.1")
     check_rule(fn, args, kwargs, argnums)
 
 
@@ -635,9 +664,12 @@ def covered(cases):
     return {case[0] for case in cases}
 
 
+MODULES = (R.__name__, RA.__name__, RR.__name__)
+
+
 def test_every_rule_of_the_module_is_tested():
     mine = {rule.primal for rule in registry._RULES.values()
-            if not rule.nondiff and any(t is not None and t.fn.__module__ in (R.__name__, RR.__name__)
+            if not rule.nondiff and any(t is not None and t.fn.__module__ in MODULES
                                         for t in (rule.vjps or ()))}
     missing = mine - covered(RULES + HELPER_RULES)
     assert not missing, sorted(registry.qualified_name(f) for f in missing)
