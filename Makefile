@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all bench clean
+.PHONY: demo test test-all fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 
 test-all:
 	./.ci/run
+
+# 10,000 random programs against finite differences (about 15 min on 2 cores);
+# writes tests/fuzz/REPORT.md.  `make test` runs 300 of them.
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz.run --n 10000 --seed 1 --report tests/fuzz/REPORT.md
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
