@@ -453,8 +453,26 @@ class Normaliser:
         return gast.Attribute(value=self.atom(e.value, out), attr=e.attr, ctx=gast.Load())
 
     def expr_Subscript(self, e, out):
+        if isinstance(e.value, gast.Attribute) and e.value.attr in ("r_", "c_") and \
+                self.module_path(e.value):
+            return self.index_trick(e, out)
         return gast.Subscript(value=self.atom(e.value, out), slice=self.index(e.slice, out),
                               ctx=gast.Load())
+
+    def index_trick(self, e, out):
+        """``np.r_[a, b]``/``np.c_[a, b]`` build an array from their index: as
+        the join it is (``join`` has adjoints), or refused for the slice and
+        string forms, whose values carry no gradient we could prove."""
+        from runtime.rules_arrays import join
+        parts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
+        if any(isinstance(p, (gast.Slice, gast.Starred)) or isinstance(p, gast.Constant)
+               and isinstance(p.value, str) for p in parts):
+            raise self.refuse(e, "np.%s with slices or string directives has no adjoint; "
+                              "build the array with np.concatenate, np.arange or np.stack"
+                              % e.value.attr)
+        items = self.temp(N.tuple_([self.atom(p, out) for p in parts]), out, e)
+        return N.call(self.helper(join, "join"), [items, N.copy(items), N.const(None),
+                                                  N.const(e.value.attr)])
 
     def index(self, s, out):
         if isinstance(s, gast.Slice):

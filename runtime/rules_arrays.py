@@ -51,6 +51,10 @@ def _shapes_and_axis(arrays, axis, how):
         return [((1,) * (2 - len(s)) + s) if len(s) < 2 else s for s in shapes], 0
     if how == "concatenate" and axis is None:
         return [(_size(s),) for s in shapes], 0
+    if how == "r_":                 # np.r_[a, b]: at least 1-D, joined on the first axis
+        return [s or (1,) for s in shapes], 0
+    if how == "c_":                 # np.c_[a, b]: vectors as columns, joined on the last axis
+        return [(1, 1) if not s else (s + (1,) if len(s) == 1 else s) for s in shapes], -1
     return shapes, axis
 
 

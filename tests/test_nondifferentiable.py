@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import ad_compiler
+from ad_compiler.checks import check_grads
 from ad_compiler.errors import ADError
 from runtime import helpers as H
 from runtime import ownership, registry
@@ -200,12 +201,15 @@ def test_by_design():
     assert shapes.shape_only(x).shape == x.shape and not shapes.shape_only(x).any()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "compiler: an index is never differentiated (activity.value_reads reads only the base "
-    "of a subscript), so np.r_[a, b] and np.c_[a, b], which build arrays from their index, "
-    "get a zero gradient; it should raise NoAdjointError suggesting np.concatenate"))
-@pytest.mark.parametrize("make", [lambda a: np.r_[a, a * 2.0], lambda a: np.c_[a, a * 2.0]],
-                         ids=["r_", "c_"])
-def test_index_tricks_are_refused(make):
-    with pytest.raises(ad_compiler.NoAdjointError):
-        ad_compiler.gradient(lambda a: np.sum(make(a)), np.array([0.3, 1.7]))
+@pytest.mark.parametrize("make", [lambda a: np.r_[a, a * 2.0, 3.0], lambda a: np.c_[a, a * 2.0],
+                                  lambda a: np.r_[np.outer(a, a), a[None, :]],
+                                  lambda a: np.c_[np.outer(a, a), a]],
+                         ids=["r_", "c_", "r_-2d", "c_-2d"])
+def test_index_tricks_are_joins(make):
+    """np.r_ and np.c_ build arrays from their index: differentiated as the join."""
+    check_grads(lambda a: np.sum(np.sin(make(a))), np.array([0.3, 1.7]), order=2)
+
+
+def test_index_tricks_with_slices_are_refused():
+    with pytest.raises(ad_compiler.UnsupportedSyntaxError, match="np.r_ with slices"):
+        ad_compiler.gradient(lambda a: np.sum(np.r_[a, 0:3] * a[0]), np.array([0.3, 1.7]))
