@@ -59,7 +59,7 @@ def classify(node, env, resolver):
     if isinstance(func, gast.Attribute) and not _module_chain(func, env, resolver):
         recv = func.value
         rk = env.get(recv.id) if isinstance(recv, gast.Name) else K.OTHER
-        if (K.is_array(rk) or rk == K.SCALAR) and not starred:
+        if (K.is_array(rk) or K.is_scalar(rk)) and not starred:
             rule = registry.lookup(getattr(np.ndarray, func.attr, None))
             if rule is not None:
                 return Call("rule", rule, args=[recv] + args, keywords=keywords,

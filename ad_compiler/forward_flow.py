@@ -116,7 +116,7 @@ class FlowTangents:
     def material(self, var, defined=None):
         """Whether ``var``'s zero tangent can be a value here (0.0 or zeros_like)."""
         k = self.kind(var)
-        return k == K.SCALAR or (K.is_array(k) and var in (
+        return K.is_scalar(k) or (K.is_array(k) and var in (
             self.defined if defined is None else defined))
 
     def loop_body(self, body, like):

@@ -24,6 +24,9 @@ from .resolve import MISSING
 
 Kind = namedtuple("Kind", "tag ndim token")
 SCALAR = Kind("scalar", 0, None)
+# A complex number: a scalar whose output needs the run-time check that it is
+# real before it is seeded (a gradient is defined for a real output only).
+COMPLEX = Kind("scalar", 0, "complex")
 OTHER = Kind("other", None, None)
 CONST = Kind("const", None, None)
 LIST = Kind("list", None, None)       # a list built in the function: append/pop
@@ -37,6 +40,11 @@ def array(ndim=None, token=None):
 
 def is_array(k):
     return k is not None and k.tag == "array"
+
+
+def is_scalar(k):
+    """A real or complex number."""
+    return k is not None and k.tag == "scalar"
 
 
 def numeric(k):
@@ -67,7 +75,9 @@ def kind_of(value):
         return array(value.ndim)
     if tp is bool or value is None or tp is str or tp is range:
         return CONST
-    if isinstance(value, (np.floating, np.integer, np.complexfloating, float, int, complex)):
+    if isinstance(value, (complex, np.complexfloating)):
+        return COMPLEX
+    if isinstance(value, (np.floating, np.integer, float, int)):
         return CONST if isinstance(value, (bool, np.bool_)) else SCALAR
     if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type,
                           types.ModuleType, np.ufunc)):
@@ -81,7 +91,7 @@ def array_property(kind, attr):
     """``x.attr`` of a known array that is not a method, so it needs an
     attribute rule.  (A bound method's derivative is its array's own, which
     the runtime helpers pass through.)"""
-    if not (is_array(kind) or kind == SCALAR):
+    if not (is_array(kind) or is_scalar(kind)):
         return False
     return registry.lookup_attr(np.ndarray, attr) is not None or \
         not callable(getattr(np.ndarray, attr, None))
@@ -95,7 +105,9 @@ def tuple_of(kinds):
 def constant_kind(v):
     if isinstance(v, bool) or v is None or isinstance(v, str) or v is Ellipsis:
         return CONST
-    return SCALAR if isinstance(v, (int, float, complex)) else CONST
+    if isinstance(v, complex):
+        return COMPLEX
+    return SCALAR if isinstance(v, (int, float)) else CONST
 
 
 def _broadcast(kinds):
@@ -108,7 +120,9 @@ def _broadcast(kinds):
         return OTHER
     arrays = [k for k in kinds if k.tag == "array"]
     if not arrays:
-        return SCALAR if all(k.tag == "scalar" for k in kinds) else OTHER
+        if not all(k.tag == "scalar" for k in kinds):
+            return OTHER
+        return COMPLEX if COMPLEX in kinds else SCALAR
     ndims = [k.ndim for k in arrays]
     tokens = {k.token for k in arrays}
     ndim = max(ndims) if None not in ndims else None
@@ -212,7 +226,7 @@ class KindInference:
         entry stays valid while the global keeps that kind (rebinding it to a
         new array of the same ndim, as a training loop does, is fine)."""
         k = kind_of(obj) if obj is not MISSING else OTHER
-        if k == SCALAR or is_array(k):
+        if is_scalar(k) or is_array(k):
             k = array(k.ndim) if is_array(k) else k
             self.resolver.global_kinds[name] = k
             return k
@@ -276,9 +290,9 @@ class KindInference:
         if self.resolver_module(e):
             value = self.resolver.static(e)    # (recorded: the code is rebuilt if it changes)
             k = kind_of(value) if value is not MISSING else CONST
-            return array(k.ndim) if is_array(k) else (SCALAR if k == SCALAR else CONST)
+            return array(k.ndim) if is_array(k) else (k if is_scalar(k) else CONST)
         base = self.atom(e.value)
-        if is_array(base) or base == SCALAR:
+        if is_array(base) or is_scalar(base):
             if e.attr in ("T", "real", "imag", "mT"):
                 return base if e.attr != "T" else array(base.ndim)
             if e.attr in ("ndim", "size"):
@@ -360,7 +374,7 @@ def expr_kind(e, env, externs):
         obj = _extern_obj(e.func, externs)
         if obj is None and isinstance(e.func, gast.Attribute):
             base = expr_kind(e.func.value, env, externs)
-            if is_array(base) or base == SCALAR:
+            if is_array(base) or is_scalar(base):
                 obj = getattr(np.ndarray, e.func.attr, None)
                 args = [base] + args
         rule = registry.lookup(obj) if obj is not None else None

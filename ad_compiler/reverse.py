@@ -349,6 +349,16 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
                                                [var, self.b(var)])))
         return code
 
+    def provably_real(self):
+        """Only real numbers anywhere (no array, whose dtype kinds do not
+        track, no complex number, nothing unknown): the output needs no
+        run-time check before it is seeded with 1.0."""
+        import cmath
+        return all(k is not None and (k == K.SCALAR or k.tag == "const")
+                   for k in self.ctx.kinds.values()) and \
+            not any(v is cmath for v in self.ctx.externs.bound.values()) and \
+            all(self.ctx.resolver.lookup(n) is not cmath for n in self.ctx.resolver.assumptions)
+
     def function(self, fn):
         steps = self.block(fn.body, 0)
         ret = fn.body[-1]
@@ -356,7 +366,7 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
         seed = []
         if self.is_active(output):
             k = self.kind(output.id)
-            if k == K.SCALAR:
+            if k == K.SCALAR and self.provably_real():
                 seed = [N.assign(self.b(output.id), N.const(1.0), ret)]
             else:
                 where = N.const(str(located(ret, self.ctx.source)))

@@ -59,7 +59,7 @@ class Sweep:
     def zero(self, var):
         """An expression for the zero derivative of ``var``."""
         k = self.kind(var)
-        if k == K.SCALAR:
+        if K.is_scalar(k):
             return N.const(0.0)
         if K.is_array(k):
             return N.call(self.rt(H.zeros_like), [var])

@@ -83,6 +83,12 @@ def seed(y, where="", first_of_tuple=False):
     """
     if first_of_tuple and isinstance(y, tuple) and y:
         return (seed(y[0], where),) + (None,) * (len(y) - 1)
+    if isinstance(y, (complex, np.complexfloating)) or getattr(y, "dtype", None) is not None \
+            and y.dtype.kind == "c":
+        from ad_compiler.errors import NonScalarOutputError
+        raise NonScalarOutputError(
+            "%soutput is complex, so the gradient is not defined; differentiate a real "
+            "number such as abs(z) ** 2 or z.real, or use jvp" % (where + ": " if where else ""))
     if isinstance(y, (float, int, np.number)) and not isinstance(y, bool):
         return 1.0
     shape = getattr(y, "shape", None)

@@ -248,10 +248,13 @@ def test_every_rule_of_the_module_is_tested():
     assert not missing, sorted(registry.qualified_name(f) for f in missing)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "compiler: a scalar output is seeded with the literal 1.0 and its value is never "
-    "computed (reverse.py, Reverse.function), so a complex output is taken as its real "
-    "part instead of being refused like a non-scalar one"))
-def test_complex_output_is_refused():
-    with pytest.raises(ad_compiler.ADError):
-        gradient(lambda x: x * 1j, 2.0)
+ONE_J = 1j
+
+
+@pytest.mark.parametrize("f, x", [(lambda x: x * 1j, 2.0), (lambda z: z * 2.0, 1 + 2j),
+                                  (lambda x: x * ONE_J, 2.0),
+                                  (lambda x: np.sum(x * 1j), np.array([1.0, 2.0]))],
+                         ids=["constant", "argument", "global", "array-sum"])
+def test_complex_output_is_refused(f, x):
+    with pytest.raises(ad_compiler.NonScalarOutputError, match="output is complex"):
+        gradient(f, x)
