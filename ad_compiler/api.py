@@ -41,7 +41,7 @@ def gradient(f, *args):
             fast = _FAST.get(f.__code__)
         except AttributeError:
             fast = None
-        if fast is not None and f.__globals__ is fast.globals:
+        if fast is not None and f.__globals__ is fast.globals and not compiler.recording_now():
             out = fast(f, args)
             if out is not None:
                 return out
@@ -115,7 +115,7 @@ def grad(f, wrt=0):
     def gradient_of_f(*args):
         try:
             fast = slot.fast
-            if fast is not None:
+            if fast is not None and not compiler.recording_now():
                 out = fast(f, args)
                 if out is not None:
                     return out

@@ -321,8 +321,7 @@ def _get(func, active, values, options):
         with _LOCK:
             hit = _build(func, active, input_kinds, options)
             _CACHE[key] = hit
-    if _RECORDING:
-        _RECORDING[-1].append(hit)
+    note_used(hit)
     return hit
 
 
@@ -336,6 +335,17 @@ def _build(func, active, input_kinds, options):
         if not is_library(func.__code__.co_filename) or isinstance(e, NoAdjointError):
             raise
         raise NoAdjointError.for_library(func, e) from None
+
+
+def recording_now():
+    """Whether ``adjoint_source`` is collecting (fast paths then step aside)."""
+    return bool(_RECORDING)
+
+
+def note_used(compiled):
+    """Record a cached specialisation found without a compiler lookup."""
+    if _RECORDING:
+        _RECORDING[-1].append(compiled)
 
 
 @contextlib.contextmanager

@@ -281,6 +281,7 @@ def plan_for(f, args, wrt, options):
     if plan is not None:
         inputs = plan.inputs(f, args)
         if inputs is not None:
+            compiler.note_used(plan.compiled)
             return plan, args, inputs
     args = tuple(as_input(a) for a in args)
     plan = Plan(Target(f), args, wrt, options)
