@@ -160,3 +160,16 @@ def analyse(fn, active_inputs, classify, calls_varied=False):
                         useful.add(r)
                         changed = True
     return varied & useful
+
+
+def refuse_sets(fn, active, source):
+    """A set of differentiated numbers has no order, and equal values merge,
+    so which element a gradient belongs to is unknowable: refused (it was a
+    silent zero)."""
+    from .errors import UnsupportedSyntaxError, located
+    for s in flatten(fn.body):
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Set) and \
+                any(isinstance(e, gast.Name) and e.id in active for e in s.value.elts):
+            raise UnsupportedSyntaxError(
+                "%s: a set of differentiated values is not supported (it has no order, and "
+                "equal values merge); use a list or a tuple" % located(s, source))

@@ -206,6 +206,7 @@ def _analysed(func, source, options, active_indices, input_kinds):
     ctx.analyse(fn, active_indices, input_kinds)
     if not getattr(func, "__ad_generated__", False) and mutating.rewrite_calls(fn, ctx):
         ctx.analyse(fn, active_indices, input_kinds)
+    activity.refuse_sets(fn, ctx.active, source)
     return ctx, fn
 
 

@@ -622,3 +622,27 @@ def test_a_number_stored_through_a_mask_gets_the_sum_of_its_places():
     """Found by the fuzzer: when the array's kind is unknown, the adjoint of
     y[mask] = s gave s an array (wrong, or an internal error)."""
     exact_at_every_order(mask_store_of_a_number_into_an_unknown_kind, -0.1262)
+
+
+def loop_over_a_set(x):
+    s = 0.0
+    for v in {x, 2 * x}:
+        s = s + v * v
+    return s
+
+
+def sorted_set(x):
+    return sum(sorted({x, 2.0}))
+
+
+def set_from_a_list(x):
+    return sum(set([x, 2.0 * x]))
+
+
+@pytest.mark.parametrize("f", [loop_over_a_set, sorted_set, set_from_a_list])
+def test_a_set_of_differentiated_values_is_refused(f):
+    """No order, and equal values merge: a silent zero before."""
+    for run in (lambda: gradient(f, 0.7), lambda: jvp(f, (0.7,), (1.0,)),
+                lambda: grad(grad(f))(0.7)):
+        with pytest.raises(ADError, match="set"):
+            run()
