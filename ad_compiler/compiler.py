@@ -24,7 +24,7 @@ from .errors import ADError, NoAdjointError, is_library
 from .naming import Externs, Namer
 from .resolve import MISSING, Resolver
 from .errors import UnsupportedSyntaxError
-from .source import Source, get_source
+from .source import Source, get_source, remember_origin
 from .tape import Tape
 
 
@@ -195,6 +195,7 @@ def build(func, active_indices, input_kinds, options):
     text = codegen.render(functions, externs, header, source.filename)
     compiled_fns, filename = codegen.compile_module(text, externs, func.__globals__,
                                                     source.name)
+    remember_origin(filename, source.filename)
     return Compiled(ctx, compiled_fns, text, filename)
 
 

@@ -13,6 +13,7 @@ import hashlib
 import inspect
 import linecache
 import os
+import re
 import textwrap
 import types
 
@@ -96,9 +97,38 @@ def get_source(func):
         node = _find_lambda(code, _parse_file(code.co_filename, lines))
     else:
         node = _parse_block(code, lines)
-    src = Source(node, code.co_filename, code.co_name, node.lineno, code)
+    filename = code.co_filename
+    if filename in _ORIGINS:
+        # generated code: its errors and its own derivatives cite the user's lines
+        _to_user_lines(node, lines)
+        filename = _ORIGINS[filename]
+    src = Source(node, filename, code.co_name, node.lineno, code)
     _SOURCES[key] = src
     return src
+
+
+_ORIGINS = {}        # file name of generated code -> the user's file it came from
+_CITED = re.compile(r"^\s*# [^:]+:(\d+): ")
+
+
+def remember_origin(generated, filename):
+    """Generated code in ``generated`` was derived from the user's ``filename``."""
+    _ORIGINS[generated] = _ORIGINS.get(filename, filename)
+
+
+def _to_user_lines(node, lines):
+    """Renumber ``node`` (parsed from generated code) with the user's lines that
+    the generated code cites in its ``# file.py:12: ...`` comments."""
+    user, cited = {}, None
+    for i, text in enumerate(lines, 1):
+        m = _CITED.match(text)
+        if m:
+            cited = int(m.group(1))
+        user[i] = cited
+    first = next((v for v in user.values() if v is not None), None)
+    for n in gast.walk(node):
+        if getattr(n, "lineno", None) is not None:
+            n.lineno = user.get(n.lineno) or first or n.lineno
 
 
 class _File:

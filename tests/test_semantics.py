@@ -224,7 +224,7 @@ def local_helper_changes_its_argument(x):
     return np.sum(y * y)
 
 
-@pytest.mark.parametrize("f", [helper_changes_then_rebinds])
+@pytest.mark.parametrize("f", [helper_changes_then_rebinds, local_helper_changes_its_argument])
 def test_a_helper_change_without_a_proven_form_is_refused(f):
     refused_in_every_mode(f, np.array([1.0, 2.0, 0.5]), "changes its argument 'p' in place")
 
