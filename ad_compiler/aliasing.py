@@ -22,7 +22,6 @@ import numpy as np
 from . import kinds as K
 from . import nodes as N
 from .errors import UnsupportedSyntaxError, located
-from .resolve import MISSING
 
 VIEW_METHODS = frozenset(["reshape", "ravel", "view", "transpose", "swapaxes", "squeeze",
                           "flatten_view", "T", "mT", "real", "imag", "diagonal"])
@@ -287,32 +286,22 @@ def ownership_checks(fn, source, kinds, resolver, externs, exempt):
     if not mutated:
         return False
     ref = externs.ref(check_owned, "check_owned")
-
-    def resolve(func):
-        obj = resolver.static(func)
-        return None if obj is MISSING else obj
-
-    def walk(stmts):
-        out = []
-        for s in stmts:
-            for field in ("body", "orelse"):
-                if isinstance(s, (gast.If, gast.For, gast.While)):
-                    setattr(s, field, walk(getattr(s, field)))
-            out.append(s)
-            if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                    and s.targets[0].id in mutated
-                    and not getattr(s, "augmented", False)      # the change itself
-                    and not isinstance(s.value, gast.Name)
-                    and not _fresh(s.value, resolve, resolver.is_module)):
-                name = s.targets[0].id
-                where = str(located(s, source))
-                out.append(N.expr_stmt(N.call(N.name(ref), [name, N.const(where),
-                                                            N.const(name)]), s))
-                inserted.append(s)
-        return out
-
     inserted = []
-    fn.body = walk(fn.body)
+
+    def checked(s):
+        if (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                and s.targets[0].id in mutated
+                and not getattr(s, "augmented", False)      # the change itself
+                and not isinstance(s.value, gast.Name)
+                and not _fresh(s.value, resolver.static_or_none, resolver.is_module)):
+            name = s.targets[0].id
+            where = str(located(s, source))
+            inserted.append(s)
+            return [s, N.expr_stmt(N.call(N.name(ref), [name, N.const(where), N.const(name)]),
+                                   s)]
+        return [s]
+
+    fn.body = N.rewrite_blocks(fn.body, checked)
     return bool(inserted)
 
 

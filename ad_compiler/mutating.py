@@ -23,7 +23,6 @@ import weakref
 import gast
 
 from . import nodes as N
-from .resolve import MISSING
 from .source import Source, get_source, remember
 
 _MUTATORS = frozenset(["append", "pop", "extend", "insert", "remove", "clear", "sort",
@@ -152,24 +151,14 @@ def rewrite_calls(fn, ctx):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             defs.setdefault(s.targets[0].id, []).append(s.value)
 
-    def resolve(f):
-        obj = ctx.resolver.static(f) if isinstance(f, (gast.Name, gast.Attribute)) else MISSING
-        return None if obj is MISSING else obj
-
     changed = []
 
-    def block(stmts):
-        out = []
-        for s in stmts:
-            for field in ("body", "orelse"):
-                if isinstance(s, (gast.If, gast.For, gast.While)):
-                    setattr(s, field, block(getattr(s, field)))
-            new = _rewrite(s, ctx, resolve, defs)
-            changed.extend(new[1:])
-            out.extend(new)
-        return out
+    def rewrite(s):
+        new = _rewrite(s, ctx, ctx.resolver.static_or_none, defs)
+        changed.extend(new[1:])
+        return new
 
-    fn.body = block(fn.body)
+    fn.body = N.rewrite_blocks(fn.body, rewrite)
     return bool(changed)
 
 

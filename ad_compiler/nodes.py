@@ -173,3 +173,14 @@ def index_value(index, slice_name="slice"):
     if isinstance(index, gast.Tuple):
         return tuple_([index_value(e, slice_name) for e in index.elts])
     return copy(index)
+
+
+def rewrite_blocks(stmts, fn):
+    """Each statement, inner blocks first, replaced by the list ``fn(s)`` returns."""
+    out = []
+    for s in stmts:
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = rewrite_blocks(s.body, fn)
+            s.orelse = rewrite_blocks(s.orelse, fn)
+        out.extend(fn(s))
+    return out

@@ -59,6 +59,14 @@ class Resolver:
     def is_module(self, name):
         return isinstance(self.lookup(name), types.ModuleType)
 
+    def static_or_none(self, node):
+        """:meth:`static` for a name or a module path, None if it resolves to nothing."""
+        import gast
+        if not isinstance(node, (gast.Name, gast.Attribute)):
+            return None
+        obj = self.static(node)
+        return None if obj is MISSING else obj
+
     def static(self, node):
         """Resolve a Name or a ``module.attr.attr`` chain, recording it."""
         import gast
