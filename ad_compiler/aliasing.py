@@ -363,3 +363,33 @@ def _filter_statements(node, keep):
             for s in getattr(node, field):
                 if isinstance(s, (gast.If, gast.For, gast.While)):
                     _filter_statements(s, keep)
+
+
+def snapshot_views(fn, kinds, user_names, is_module, externs, namer):
+    """``_t = y[1:]`` (a compiler temporary) read before ``y`` changes in place:
+    Python reads it at once, but derivative code reads it later, when the
+    view shows the new values.  Such a view becomes a copy,
+    ``_v = y[1:]; _t = copy_input(_v)``: for the primal, the same value."""
+    from runtime.helpers import copy_input
+    mutations = _mutations(fn.body, is_module, kinds)
+    if not mutations:
+        return False
+    places = _places(fn.body)
+    copied = []
+
+    def snapshot(s):
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)) or \
+                getattr(s, "chain_part", False):
+            return [s]
+        z = s.targets[0].id
+        base = _is_view(s.value, kinds)
+        if base is None or z in user_names or not K.is_array(kinds.get(base)) or \
+                _change_after((base,), s, mutations, places) is None:
+            return [s]
+        view = namer.fresh("_view")
+        copied.append(z)
+        return [N.assign(view, s.value, s),
+                N.assign(z, N.call(N.name(externs.ref(copy_input, "copy_input")), [view]), s)]
+
+    fn.body = N.rewrite_blocks(fn.body, snapshot)
+    return bool(copied)

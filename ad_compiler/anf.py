@@ -128,6 +128,7 @@ class Normaliser:
         indices = [self.index(target.slice, out)]
         for index in reversed(links):
             part = self.temp(N.subscript(parts[-1], N.copy(indices[-1])), out, like)
+            out[-1].chain_part = True       # a view on purpose: check_part inspects it
             where = "%s:%d" % (self.filename, getattr(like, "lineno", 0) or 0)
             out.append(N.expr_stmt(N.call(self.helper(check_part, "check_part"),
                                           [parts[-1], N.copy(indices[-1]), part,

@@ -231,6 +231,8 @@ def _checked(func, source, options, active_indices, input_kinds):
             ctx, fn = _analysed(func, source, options, active_indices, input_kinds)
     checked = aliasing.ownership_checks(fn, source, ctx.kinds, ctx.resolver, ctx.externs,
                                         copied)
+    checked |= aliasing.snapshot_views(fn, ctx.kinds, anf.local_names(source.node),
+                                       ctx.resolver.is_module, ctx.externs, ctx.namer)
     aliasing.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),
                                      ctx.resolver.is_module)
     if copied:

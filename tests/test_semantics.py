@@ -646,3 +646,25 @@ def test_a_set_of_differentiated_values_is_refused(f):
                 lambda: grad(grad(f))(0.7)):
         with pytest.raises(ADError, match="set"):
             run()
+
+
+def view_scaled_then_copied(x1, x2):
+    y1 = (np.ones(3) * x2).copy()
+    y2 = y1[1:]
+    y2 *= (x2 + x2)
+    y3 = y1.copy()
+    return np.sum(y3 * y3) + x1
+
+
+def helper_reads_after_a_view_changed(x1, x2):
+    y2 = np.ones(3).copy()
+    y3 = y2[1:]
+    y3 *= x1 * x2
+    return np.sum(y2 * y2)
+
+
+@pytest.mark.parametrize("f", [view_scaled_then_copied, helper_reads_after_a_view_changed])
+def test_a_temporary_view_is_read_before_its_base_changes(f):
+    """Found by the fuzzer (10,000-program run): the adjoint read y1[1:] after
+    the store into y1 had changed it."""
+    check_grads(f, -1.02, 1.0098, order=2)
