@@ -23,7 +23,6 @@ from . import nodes as N
 
 _MUTATORS = frozenset(["append", "pop", "extend", "insert", "remove", "clear", "sort",
                        "reverse", "update", "setdefault", "popitem", "fill"])
-_CONTAINERS = ("array", "list", "dict")
 
 
 def substitute(fn, kinds):
@@ -60,12 +59,11 @@ def _candidate(s, rest, fn, kinds, loop):
         return False
     name, value = s.targets[0].id, s.value
     if isinstance(value, gast.Name):
-        base, ok = value.id, _tag(kinds, name) in _CONTAINERS and \
-            _tag(kinds, value.id) in _CONTAINERS
+        base, ok = value.id, _mutable(kinds, name) and _mutable(kinds, value.id)
     elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
         base = value.value.id
-        ok = _tag(kinds, base) == "array" and _tag(kinds, name) == "array" and \
-            _basic(value.slice, kinds)
+        ok = _tag(kinds, base) == "array" and _basic(value.slice, kinds) and (
+            _mutable(kinds, name) or sliced(value.slice))
     else:
         return False
     if not ok or base == name:
@@ -76,6 +74,23 @@ def _candidate(s, rest, fn, kinds, loop):
     return (_rebinds(fn.body, name) == 1 and not (_rebound_names(scope) & fixed)
             and _uses_only_in(fn, name, rest) and not _in_nested_function(rest, name)
             and _changed(rest, {name, base}))
+
+
+def _mutable(kinds, name):
+    """Surely a list, a dict or an array of known rank >= 1: an array of
+    unknown rank may be a NumPy scalar (``a[1]``), which ``+=`` rebinds."""
+    k = kinds.get(name)
+    if k is None:
+        return False
+    return k.tag in ("list", "dict") or (k.tag == "array" and k.ndim is not None
+                                          and k.ndim >= 1)
+
+
+def sliced(index):
+    """An index with a slice, ``None`` or ``...``: of an array, always an array."""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return any(isinstance(p, gast.Slice) or isinstance(p, gast.Constant) and (
+        p.value is None or p.value is Ellipsis) for p in parts)
 
 
 def _tag(kinds, name):

@@ -20,6 +20,7 @@ import gast
 import numpy as np
 
 from . import kinds as K
+from .aliases import sliced
 from . import nodes as N
 from .errors import UnsupportedSyntaxError, located
 
@@ -92,6 +93,31 @@ def _changes_in_place(kind):
     return kind is None or kind.tag in ("array", "list", "dict", "other")
 
 
+def _surely_mutable(kind):
+    """A list, a dict, or an array of known rank >= 1 (``a[1]`` of an array of
+    unknown rank may be a NumPy scalar)."""
+    return kind is not None and (kind.tag in ("list", "dict") or (
+        kind.tag == "array" and kind.ndim is not None and kind.ndim >= 1))
+
+
+def insert_guards(fn, guards, externs):
+    """After each guarded alias, ``check_immutable(z, message)``."""
+    from runtime.ownership import check_immutable
+    if not guards:
+        return False
+    by_stmt = {id(s): (z, message) for s, z, message in guards}
+    ref = externs.ref(check_immutable, "check_immutable")
+
+    def guarded(s):
+        if id(s) not in by_stmt:
+            return [s]
+        z, message = by_stmt[id(s)]
+        return [s, N.expr_stmt(N.call(N.name(ref), [z, N.const(message)]), s)]
+
+    fn.body = N.rewrite_blocks(fn.body, guarded)
+    return True
+
+
 def _mutable(kind):
     return kind is None or kind.tag in ("array", "list", "dict", "other", "tuple")
 
@@ -138,8 +164,12 @@ def _stored(s):
     return []
 
 
-def check(fn, source, kinds, user_names, params, callee, is_module, owned=()):
-    """Reject aliasing of mutated values; returns the parameters to copy on entry."""
+def check(fn, source, kinds, user_names, params, callee, is_module, owned=(), guards=None):
+    """Reject aliasing of mutated values; returns the parameters to copy on entry.
+
+    Where a value's kind leaves open whether it is a number (which ``+=``
+    rebinds, so an alias is harmless) or an array, ``(statement, name,
+    message)`` goes to ``guards``: checked when the code runs."""
     mutations = _mutations(fn.body, is_module, kinds)
     mutated = {name: where[0] for name, where in mutations.items()}
     local = _locals(fn)
@@ -170,17 +200,24 @@ def check(fn, source, kinds, user_names, params, callee, is_module, owned=()):
                 and z != value.id and value.id in user_names \
                 and _change_after((z, value.id), s, mutations, places) is not None:
             m = _change_after((z, value.id), s, mutations, places)
-            raise _error(s, source, "'%s = %s' makes '%s' another name for a value that is "
+            err = _error(s, source, "'%s = %s' makes '%s' another name for a value that is "
                          "changed in place at line %d; write '%s = %s.copy()'"
                          % (z, value.id, z, m.lineno, z, value.id))
+            if guards is None or _surely_mutable(kinds.get(value.id)):
+                raise err
+            guards.append((s, z, str(err)))
         # (a helper's changed argument coming back out of its private tuple)
         base = None if getattr(s, "keeps_kind", False) else _is_view(value, kinds)
         if base is not None and z in user_names and K.is_array(kinds.get(z)) \
                 and _change_after((base, z), s, mutations, places) is not None:
             m = _change_after((base, z), s, mutations, places)
-            raise _error(s, source, "'%s' is a view of '%s', which is changed in place at line "
+            err = _error(s, source, "'%s' is a view of '%s', which is changed in place at line "
                          "%d; take a copy ('.copy()') so the gradient stays correct"
                          % (z, base, m.lineno))
+            if guards is None or _surely_mutable(kinds.get(z)) or (
+                    isinstance(value, gast.Subscript) and sliced(value.slice)):
+                raise err
+            guards.append((s, z, str(err)))
     for name, where in mutated.items():
         if name not in local:
             raise _error(where, source, "'%s' is not a local variable of '%s' (it is a global "

@@ -219,8 +219,9 @@ def _checked(func, source, options, active_indices, input_kinds):
     if getattr(func, "__ad_generated__", False):
         return ctx, fn          # generated code owns every buffer it changes in place
     while True:
+        guards = []
         try:
-            copied = _aliasing(ctx, fn, source, options, func)
+            copied = _aliasing(ctx, fn, source, options, func, guards)
             break
         except UnsupportedSyntaxError:
             # each round removes at least one name, so this ends
@@ -231,6 +232,7 @@ def _checked(func, source, options, active_indices, input_kinds):
             ctx, fn = _analysed(func, source, options, active_indices, input_kinds)
     checked = aliasing.ownership_checks(fn, source, ctx.kinds, ctx.resolver, ctx.externs,
                                         copied)
+    checked |= aliasing.insert_guards(fn, guards, ctx.externs)
     checked |= aliasing.snapshot_views(fn, ctx.kinds, anf.local_names(source.node),
                                        ctx.resolver.is_module, ctx.externs, ctx.namer)
     aliasing.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),
@@ -242,14 +244,14 @@ def _checked(func, source, options, active_indices, input_kinds):
     return ctx, fn
 
 
-def _aliasing(ctx, fn, source, options, func):
+def _aliasing(ctx, fn, source, options, func, guards=None):
     # A number, a string or a tuple passed in is never changed in place:
     # x += v on it rebinds x to a new object, whatever x becomes later.
     params = [p for p in ctx.params if ctx.entry_kinds.get(p) is None
               or ctx.entry_kinds[p].tag not in ("scalar", "const", "tuple")]
     return aliasing.check(fn, source, ctx.kinds, anf.local_names(source.node), params,
                           options.callee, ctx.resolver.is_module,
-                          getattr(func, "__ad_owned_params__", ()))
+                          getattr(func, "__ad_owned_params__", ()), guards)
 
 
 def assemble(result, ctx, fn):

@@ -18,6 +18,7 @@ frame alone, so its reference count tells: anything more is another owner
 ...     print(type(e).__name__)
 UnsupportedSyntaxError
 """
+import numbers
 import sys
 
 import numpy as np
@@ -103,4 +104,16 @@ def check_part(container, index, part, where):
         _refuse(where, "the element at %r" % (index,))
 
 
-nondifferentiable(check_owned, check_part)
+_IMMUTABLE = (numbers.Number, np.generic, str, bytes, tuple, frozenset, range, type(None))
+
+
+def check_immutable(value, message):
+    """An alias of a value whose kind the compiler could not tell: harmless
+    for a number (``+=`` rebinds it), refused for anything that ``+=`` or a
+    store could change in place."""
+    if not isinstance(value, _IMMUTABLE):
+        from ad_compiler.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(message)
+
+
+nondifferentiable(check_owned, check_part, check_immutable)

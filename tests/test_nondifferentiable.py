@@ -122,6 +122,7 @@ SAMPLES = {
     H.zero_entry: lambda x: (x,), H.zeros_like: lambda x: (x,), H.seed: lambda x: (x[0],),
     ownership.check_owned: lambda x: (x[0], "f.py:1", "y"),
     ownership.check_part: lambda x: ([x[0], x[1]], 0, x[0], "f.py:1"),
+    ownership.check_immutable: lambda x: (x[0], "f.py:1: message"),
 }
 _SHAPE_ONLY = {np.empty, np.empty_like}
 # Functions that raise whatever their input (their "output" is the error).

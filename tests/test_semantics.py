@@ -668,3 +668,32 @@ def test_a_temporary_view_is_read_before_its_base_changes(f):
     """Found by the fuzzer (10,000-program run): the adjoint read y1[1:] after
     the store into y1 had changed it."""
     check_grads(f, -1.02, 1.0098, order=2)
+
+
+def numpy_scalar_aliased_then_rebound(x1):
+    s6 = np.ones(3)[1] + 0.23
+    s7 = s6
+    s6 -= x1
+    return s7 * x1 + s6
+
+
+def identity(t, u):
+    return t
+
+
+def alias_of_a_helper_result(x1, x2):
+    x1 -= np.tanh(identity(0.25, x2))
+    s4 = x2
+    s4 += x1
+    x2 -= s4
+    return x2 * s4
+
+
+def test_an_alias_of_a_number_of_unknown_kind_is_checked_when_it_runs():
+    """Found by the fuzzer: += on a NumPy scalar rebinds it, so the alias
+    keeps the old value.  The kind did not tell, so the code checks at run
+    time that the value is immutable (an alias of an array is refused)."""
+    check_grads(numpy_scalar_aliased_then_rebound, 0.54, order=2)
+    check_grads(alias_of_a_helper_result, -0.59, 0.87, order=2)
+    with pytest.raises(ADError, match="another name"):
+        gradient(alias_of_a_helper_result, -0.59, np.array([0.87, 0.5]))
