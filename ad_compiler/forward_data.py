@@ -92,6 +92,9 @@ class DataTangents:
             # (the zero tangent is sized by the list before this append)
             code = self.own(lst, s) + [s] if self.state(lst).state != SET else [s]
             item = call.args[0]
+            if not (isinstance(item, gast.Name) and self.state(item.id).state == SET):
+                # an item whose tangent may be None: pops of this list may give None
+                self.full_lists.discard(lst)
             code.append(N.expr_stmt(N.call(N.attribute(self.d(lst), "append"), [
                 self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s))
             return code

@@ -697,3 +697,22 @@ def test_an_alias_of_a_number_of_unknown_kind_is_checked_when_it_runs():
     check_grads(alias_of_a_helper_result, -0.59, 0.87, order=2)
     with pytest.raises(ADError, match="another name"):
         gradient(alias_of_a_helper_result, -0.59, np.array([0.87, 0.5]))
+
+
+A_ROW = np.array([1.17, -0.39, 1.39])
+
+
+def array_scaled_in_a_while_loop(x1):
+    s3 = x1
+    a1 = A_ROW
+    j5 = 0
+    while j5 < 3:
+        j5 += 1
+        a1 = a1 * s3
+    return np.sum(a1)
+
+
+def test_a_loop_stack_of_tangents_that_starts_with_a_zero():
+    """Found by the fuzzer: at second order, the first pushed tangent of a1
+    was None (zero), and the pop assumed a value."""
+    exact_at_every_order(array_scaled_in_a_while_loop, 0.8)
