@@ -24,6 +24,9 @@ class Effects:
         self.reads = [r for r in reads]
 
 
+_FILLING = frozenset(["append", "extend", "insert"])
+
+
 def _names(atoms):
     """Names of ANF operands; a non-atom (which ANF should never leave) counts
     every name in it, so a slip can cost speed but never a silent zero."""
@@ -90,6 +93,11 @@ def effects(stmt, classify):
         c = classify(stmt.value)
         if c.kind == "special" and c.receiver is not None:
             return Effects([c.receiver.id], _names(c.args) + [c.receiver.id])
+        func = stmt.value.func
+        if (c.kind == "dynamic" and isinstance(func, gast.Attribute)
+                and isinstance(func.value, gast.Name) and func.attr in _FILLING):
+            # obj.append(v) where obj was not known to be a list: obj now holds v
+            return Effects([func.value.id], _names(c.args) + [func.value.id])
         if c.kind == "rule" and c.rule.mutates is not None and \
                 c.rule.mutates < len(c.args):
             # scatter_add(bx, i, g), restore_region(x, i, saved): bx now holds g too

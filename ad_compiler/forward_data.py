@@ -106,9 +106,10 @@ class DataTangents:
                 and not isinstance(s.value.args[0], gast.Starred)):
             # obj.append(v) where obj was not known to be a list
             item = s.value.args[0]
+            before = N.const(None) if self.state(recv.id).state == ZERO else self.maybe(recv)
             self.states[recv.id] = Tan(SET, True)
             return [N.assign(self.d(recv.id), N.call(self.rt(H.append_tangent), [
-                N.copy(recv), self.maybe(recv), N.copy(item),
+                N.copy(recv), before, N.copy(item),
                 self.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s)]
         if call.kind == "dynamic" and (any(self.live(a) for a in call.args)
                                        or self.passes_mutable(call)):

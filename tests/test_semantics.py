@@ -716,3 +716,17 @@ def test_a_loop_stack_of_tangents_that_starts_with_a_zero():
     """Found by the fuzzer: at second order, the first pushed tangent of a1
     was None (zero), and the pop assumed a value."""
     exact_at_every_order(array_scaled_in_a_while_loop, 0.8)
+
+
+def list_from_a_comprehension_over_an_array(x1):
+    x1 += np.cos(x1)
+    lst = [0.72 for t in (np.ones(3) * x1)]
+    lst.append(np.mean(np.ones(3) * x1))
+    return sum(lst)
+
+
+def test_a_list_of_unknown_kind_filled_by_append_at_second_order():
+    """Found by the fuzzer: the tangent list of a list whose kind was not
+    known was filled by append without being marked active, so its own
+    tangent at second order was a silent zero."""
+    exact_at_every_order(list_from_a_comprehension_over_an_array, -0.627)
