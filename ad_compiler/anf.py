@@ -18,6 +18,7 @@ import gast
 from runtime.helpers import copy_input
 from runtime.ownership import check_part
 
+from . import idioms
 from . import nodes as N
 
 
@@ -357,11 +358,11 @@ class Normaliser:
         return N.name(e.target.id)
 
     def expr_Call(self, e, out):
-        lazy = self.lazy_sequence(e, out)
+        lazy = idioms.lazy_sequence(self, e, out)
         if lazy is not None:
             return lazy
         if self.module_path(e.func):
-            written = self.numpy_in_place(e, out)
+            written = idioms.numpy_in_place(self, e, out)
             if written is not None:
                 return written
         func = e.func
@@ -375,71 +376,10 @@ class Normaliser:
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in e.keywords]
         return gast.Call(func=func, args=args, keywords=keywords)
 
-    def numpy_in_place(self, e, out):
-        """NumPy calls that write into an argument, as a fresh result stored
-        with ``y[...] = r``, a change of ``y`` the aliasing checks see:
-        ``np.f(..., out=y)`` and ``np.copyto(y, x)``.  The name of ``y``."""
-        attr = e.func.attr if isinstance(e.func, gast.Attribute) else None
-        keywords = {k.arg: k.value for k in e.keywords}
-        if attr in _WRITES_INTO:
-            raise self.refuse(e, "np.%s writes into its first argument in place, which has "
-                              "no adjoint here; build the result as a new array (for "
-                              "np.add.at(y, i, v): y = y + np.bincount(i, v, len(y)) in 1-D)"
-                              % ("ufunc.at" if attr == "at" else attr))
-        if attr == "copyto" and len(e.args) == 2 and not e.keywords:
-            target, value = e.args[0], self.atom(e.args[1], out)
-        elif "out" in keywords and not (isinstance(keywords["out"], gast.Constant)
-                                        and keywords["out"].value is None):
-            target = keywords["out"]
-            if isinstance(target, gast.Tuple) and len(target.elts) == 1:
-                target = target.elts[0]
-            if set(keywords) - {"out", "dtype"}:
-                raise self.refuse(e, "out= together with %s is not supported; compute the "
-                                  "result, then store it: y[...] = np.where(mask, r, y)"
-                                  % ", ".join(sorted(set(keywords) - {"out"})))
-            call = gast.Call(func=e.func, args=e.args,
-                             keywords=[k for k in e.keywords if k.arg != "out"])
-            value = self.atom(call, out)
-        else:
-            return None
-        if not isinstance(target, gast.Name):
-            raise self.refuse(e, "out= must name an array variable; compute the result and "
-                              "store it: y[...] = result")
-        store = N.subscript(N.name(target.id), N.const(Ellipsis), store=True)
-        out.append(N.assign(store, value, e))
-        return N.name(target.id)
-
     def refuse(self, node, message):
         from .errors import UnsupportedSyntaxError
         return UnsupportedSyntaxError("%s:%s: %s" % (self.filename, getattr(node, "lineno", "?"),
                                                      message))
-
-    def lazy_sequence(self, e, out):
-        """``zip``, ``map``, ``enumerate`` and ``reversed`` outside a ``for``
-        header, as the list comprehension they would be consumed as (a
-        ``for`` over them is lowered to indexing, which has adjoints)."""
-        kind = self.builtin_call(e)
-        if kind not in ("zip", "map", "enumerate", "reversed") or e.keywords or not e.args \
-                or any(isinstance(a, gast.Starred) for a in e.args):
-            return None
-        if kind == "map" and len(e.args) < 2 or kind == "reversed" and len(e.args) != 1:
-            return None
-        args = [self.atom(a, out) for a in e.args]
-        func, seqs = (args[0], args[1:]) if kind == "map" else (None, args)
-        n = len(seqs) if kind in ("zip", "map") else (2 if kind == "enumerate" else 1)
-        names = [self.namer.fresh("_v") for _ in range(n)]
-        loads = [N.name(v) for v in names]
-        if kind == "map":
-            elt = gast.Call(func=func, args=loads, keywords=[])
-        else:
-            elt = loads[0] if n == 1 else N.tuple_(loads)
-        target = N.name(names[0], store=True) if n == 1 else \
-            N.tuple_([N.name(v, store=True) for v in names], store=True)
-        over = N.call(N.name(kind if kind != "map" else "zip"), seqs) \
-            if kind != "map" or len(seqs) > 1 else seqs[0]
-        comp = gast.ListComp(elt=elt, generators=[gast.comprehension(
-            target=target, iter=over, ifs=[], is_async=0)])
-        return self.expr_ListComp(N.located_as(comp, e), out)
 
     def module_path(self, node):
         """True for ``np.linalg.inv``-style chains rooted at a global module."""
@@ -456,24 +396,9 @@ class Normaliser:
     def expr_Subscript(self, e, out):
         if isinstance(e.value, gast.Attribute) and e.value.attr in ("r_", "c_") and \
                 self.module_path(e.value):
-            return self.index_trick(e, out)
+            return idioms.index_trick(self, e, out)
         return gast.Subscript(value=self.atom(e.value, out), slice=self.index(e.slice, out),
                               ctx=gast.Load())
-
-    def index_trick(self, e, out):
-        """``np.r_[a, b]``/``np.c_[a, b]`` build an array from their index: as
-        the join it is (``join`` has adjoints), or refused for the slice and
-        string forms, whose values carry no gradient we could prove."""
-        from runtime.rules_arrays import join
-        parts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
-        if any(isinstance(p, (gast.Slice, gast.Starred)) or isinstance(p, gast.Constant)
-               and isinstance(p.value, str) for p in parts):
-            raise self.refuse(e, "np.%s with slices or string directives has no adjoint; "
-                              "build the array with np.concatenate, np.arange or np.stack"
-                              % e.value.attr)
-        items = self.temp(N.tuple_([self.atom(p, out) for p in parts]), out, e)
-        return N.call(self.helper(join, "join"), [items, N.copy(items), N.const(None),
-                                                  N.const(e.value.attr)])
 
     def index(self, s, out):
         if isinstance(s, gast.Slice):
@@ -549,10 +474,6 @@ class Normaliser:
                                           type_comment=None), e)]
         out.extend(self.block(body))
         return N.name(acc)
-
-
-# NumPy functions that change an argument in place and have no functional form here.
-_WRITES_INTO = frozenset(["at", "put", "place", "putmask", "fill_diagonal", "put_along_axis"])
 
 
 def _rename(node, renames):
