@@ -18,7 +18,7 @@ import gast
 import numpy as np
 
 from . import (activity, aliases, aliasing, anf, calls, cflow, codegen, forward, kinds, mutating,
-               optimize, reverse, syntax)
+               optimize, ownership, reverse, syntax)
 from . import nodes as N
 from .errors import ADError, NoAdjointError, is_library
 from .naming import Externs, Namer
@@ -230,12 +230,12 @@ def _checked(func, source, options, active_indices, input_kinds):
                 raise
             source = Source(node, source.filename, source.name, source.lineno, source.code)
             ctx, fn = _analysed(func, source, options, active_indices, input_kinds)
-    checked = aliasing.ownership_checks(fn, source, ctx.kinds, ctx.resolver, ctx.externs,
+    checked = ownership.ownership_checks(fn, source, ctx.kinds, ctx.resolver, ctx.externs,
                                         copied)
-    checked |= aliasing.insert_guards(fn, guards, ctx.externs)
-    checked |= aliasing.snapshot_views(fn, ctx.kinds, anf.local_names(source.node),
+    checked |= ownership.insert_guards(fn, guards, ctx.externs)
+    checked |= ownership.snapshot_views(fn, ctx.kinds, anf.local_names(source.node),
                                        ctx.resolver.is_module, ctx.externs, ctx.namer)
-    aliasing.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),
+    ownership.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),
                                      ctx.resolver.is_module)
     if copied:
         fn = aliasing.copy_on_entry(fn, copied, ctx.externs, ctx.namer)
