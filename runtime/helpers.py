@@ -251,7 +251,10 @@ def _is_basic_index(idx):
 
 
 def scatter_add(bx, idx, g):
-    """``bx[idx] += g`` for arrays, summing repeated integer indices."""
+    """``bx[idx] += g`` for arrays, summing repeated integer indices (None
+    stands for a zero ``g``, as in the other helpers)."""
+    if g is None:
+        return bx
     if _is_basic_index(idx):
         bx[idx] += g
     else:

@@ -730,3 +730,16 @@ def test_a_list_of_unknown_kind_filled_by_append_at_second_order():
     known was filled by append without being marked active, so its own
     tangent at second order was a silent zero."""
     exact_at_every_order(list_from_a_comprehension_over_an_array, -0.627)
+
+
+def last_item_of_a_reversed_loop(a1):
+    for p6 in reversed(range(3)):
+        s5 = a1[p6]
+    a1 = np.tanh(a1)
+    return s5 + a1[1]
+
+
+def test_a_zero_tangent_scattered_into_an_array():
+    """Found by the fuzzer: hessian through a loop reading a1[p6] scattered a
+    None (zero) tangent into the tangent of the gradient array."""
+    exact_at_every_order(last_item_of_a_reversed_loop, np.array([-0.81, 0.68, -0.45]))
