@@ -421,17 +421,17 @@ def on_clear(clear):
 def clear_cache():
     """Forget every generated function, and every cache that holds one or
     what it was built from: plans and fast paths of ``gradient``/``grad``,
-    parsed sources and rules, helpers' mutating forms (all are rebuilt on
-    next use).
+    parsed function sources, helpers' mutating forms (all are rebuilt on
+    next use).  Parsed files and rule templates stay: they are keyed by
+    their text, so they cannot go stale.
 
     >>> clear_cache()
     """
     import sys
-    from . import inline, source
+    from . import source
     with _LOCK:
         _CACHE.clear()
-        for cache in (source._SOURCES, source._PARSED_FILES, inline._PARSED):
-            cache.clear()
+        source._SOURCES.clear()
         mutating = sys.modules.get(__package__ + ".mutating")
         if mutating is not None:         # helpers' mutating forms: their sources went too
             mutating._FORMS.clear()
