@@ -151,6 +151,8 @@ def where_defined(fn):
 def public_name(fn):
     """``scipy.special.logsumexp``: the shortest importable name of ``fn``."""
     name, module = getattr(fn, "__name__", None), getattr(fn, "__module__", None)
+    if module is None and type(fn).__name__ == "ufunc":
+        module = "numpy"          # NumPy before 2.1 gives ufuncs no __module__
     if name and module:
         parts = module.split(".")
         for i in range(1, len(parts) + 1):
@@ -262,10 +264,17 @@ def annotate(exc):
 
 def _add_note(exc, filename, lineno, origin):
     import linecache
-    if not hasattr(exc, "add_note"):
-        return
     line = linecache.getline(filename, lineno).strip()
     note = "  in generated code %s, line %d: %s" % (filename, lineno, line)
     if origin is not None:
         note += "\n  which computes the derivative of %s: %s" % origin
-    exc.add_note(note)
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+        return
+    # Python < 3.11 prints no notes: the note joins the message instead
+    try:
+        exc.__notes__ = getattr(exc, "__notes__", []) + [note]
+        if len(exc.args) == 1 and isinstance(exc.args[0], str):
+            exc.args = (exc.args[0] + "\n" + note,)
+    except (AttributeError, TypeError):
+        pass

@@ -89,6 +89,8 @@ _ATTR_RULES = {}     # (type, attribute name) -> Rule
 def qualified_name(fn):
     """``numpy.sin``, ``math.cos``, ``ndarray.sum``: the name users know."""
     mod = getattr(fn, "__module__", None) or ""
+    if not mod and type(fn).__name__ == "ufunc":
+        mod = "numpy"             # NumPy before 2.1 gives ufuncs no __module__
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
     if isinstance(fn, types.BuiltinFunctionType) and mod == "builtins":
         return name
