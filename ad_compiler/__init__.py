@@ -4,7 +4,7 @@
 >>> gradient(lambda x: 3*x**2 + 2*x + 1, 2)
 (14.0,)
 """
-import runtime  # noqa: F401  (registers the rule tables)
+import ad_compiler.runtime  # noqa: F401  (registers the rule tables)
 
 from .api import (WithGradient, adjoint_source, grad, gradient, hessian, hvp,  # noqa: F401
                   jacobian, jvp, pullback, withgradient)

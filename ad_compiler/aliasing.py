@@ -227,7 +227,7 @@ def _error(node, source, message):
 
 def copy_on_entry(fn, names, externs, namer):
     """Prepend ``_t = copy_input(x); x = _t`` for parameters the function mutates."""
-    from runtime.helpers import copy_input
+    from ad_compiler.runtime.helpers import copy_input
     ref = externs.ref(copy_input, "copy_input")
     entry = []
     for p in names:

@@ -15,8 +15,8 @@ import os
 
 import gast
 
-from runtime.helpers import copy_input
-from runtime.ownership import check_part
+from ad_compiler.runtime.helpers import copy_input
+from ad_compiler.runtime.ownership import check_part
 
 from . import idioms
 from . import nodes as N
@@ -257,7 +257,7 @@ class Normaliser:
     def sequence(self, e, out, like):
         """What ``for`` walks, as something indexable: a dict's keys, a
         generator's items (a list, a tuple, an array or a range stays itself)."""
-        from runtime.helpers import iter_sequence
+        from ad_compiler.runtime.helpers import iter_sequence
         return self.temp(N.call(self.helper(iter_sequence, "iter_sequence"),
                                 [self.atom(e, out)]), out, like, base="_seq")
 

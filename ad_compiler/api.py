@@ -10,8 +10,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from runtime import dispatch
-from runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PLANS,  # noqa: F401
+from ad_compiler.runtime import dispatch
+from ad_compiler.runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PLANS,  # noqa: F401
                           SPLIT as _SPLIT, VALUE_AND_GRAD as _VALUE_AND_GRAD, FastSlot, Plan,
                           Target, as_input as _as_input, as_tangent as _as_tangent,
                           differentiable as _differentiable, plan_for, specialize)
@@ -322,7 +322,7 @@ def hvp(f, x, v):
     >>> float(hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.array([1.0, 0.0]))[0])
     6.0
     """
-    from runtime.transforms import PLAIN_GRAD
+    from ad_compiler.runtime.transforms import PLAIN_GRAD
     x, v = _as_array_input(x), _as_array_input(v)
     _refuse_complex((x, v), ("hvp and hessian", "argument"))
     dg = dispatch.call_tangent(PLAIN_GRAD, (1,), (v,), f, x)

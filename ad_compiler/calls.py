@@ -16,7 +16,7 @@ import types
 import gast
 import numpy as np
 
-from runtime import registry
+from ad_compiler.runtime import registry
 
 from . import kinds as K
 from .resolve import MISSING

@@ -10,8 +10,8 @@
 >>> gradient(lambda x: clipped(x) * 3.0, 5.0)
 (3.0,)
 """
-from runtime import registry
-from runtime.helpers import stop_gradient  # noqa: F401  (re-exported)
+from ad_compiler.runtime import registry
+from ad_compiler.runtime.helpers import stop_gradient  # noqa: F401  (re-exported)
 
 
 def adjoint(primal):

@@ -15,8 +15,8 @@ import sys
 
 import gast
 
-from runtime import helpers as H
-from runtime import registry
+from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime import registry
 
 from . import calls as C
 from . import kinds as K

@@ -3,8 +3,8 @@ item assignment and in-place linear calls."""
 import gast
 import numpy as np
 
-from runtime import helpers as H
-from runtime import registry
+from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime import registry
 
 from . import kinds as K
 from . import nodes as N

@@ -2,7 +2,7 @@
 rule), special forms, nested functions, branches and loops."""
 import gast
 
-from runtime import helpers as H
+from ad_compiler.runtime import helpers as H
 
 from . import kinds as K
 from . import nodes as N
@@ -17,7 +17,7 @@ class FlowTangents:
 
     def joint_call(self, var, value, call, s):
         """``z, dz = call_jvp(f, spec, tangents, *args)``, or a joint rule."""
-        from runtime.dispatch import call_jvp
+        from ad_compiler.runtime.dispatch import call_jvp
         recv = call.receiver
         if (recv is not None and value.func.attr == "pop" and not value.keywords
                 and not any(isinstance(a, gast.Starred) for a in value.args)):
@@ -48,7 +48,7 @@ class FlowTangents:
     def special_call(self, var, value, call, s):
         """A primitive of generated code, or a nested gradient: one more
         ``call_jvp``, of the wrapper that stands for the primitive."""
-        from runtime.dispatch import call_jvp
+        from ad_compiler.runtime.dispatch import call_jvp
         from .special import FORWARD
         if not self.any_live(call, value):
             self.states[var] = Tan()

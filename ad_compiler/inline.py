@@ -10,7 +10,7 @@ import types
 
 import gast
 
-from runtime import helpers
+from ad_compiler.runtime import helpers
 
 from . import kinds as K
 from . import nodes as N

@@ -18,7 +18,7 @@ from collections import namedtuple
 import gast
 import numpy as np
 
-from runtime import registry
+from ad_compiler.runtime import registry
 
 from .resolve import MISSING
 

@@ -259,7 +259,7 @@ class Optimizer:
 
     def _tangent_call(self, s):
         """``dout = call_tangent(...)``: the callee skips what only ``out`` needed."""
-        from runtime.dispatch import call_tangent
+        from ad_compiler.runtime.dispatch import call_tangent
         func = N.name(self.ctx.externs.ref(call_tangent, "call_tangent"))
         call = gast.Call(func=func, args=s.value.args, keywords=s.value.keywords)
         return N.assign(s.targets[0].elts[1].id, call, s)
@@ -499,7 +499,7 @@ def _view_base(value):
 
 
 def _call_jvp():
-    from runtime.dispatch import call_jvp
+    from ad_compiler.runtime.dispatch import call_jvp
     return call_jvp
 
 
@@ -556,4 +556,4 @@ def _is_pure(obj):
     module = getattr(obj, "__module__", "") or ""
     if module == "builtins":
         return fname in _PURE_HELPERS
-    return module.startswith("runtime.") and fname not in _IMPURE_HELPERS
+    return module.startswith("ad_compiler.runtime.") and fname not in _IMPURE_HELPERS

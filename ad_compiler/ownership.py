@@ -21,7 +21,7 @@ from .errors import located
 
 def insert_guards(fn, guards, externs):
     """After each guarded alias, ``check_immutable(z, message)``."""
-    from runtime.ownership import check_immutable
+    from ad_compiler.runtime.ownership import check_immutable
     if not guards:
         return False
     by_stmt = {id(s): (z, message) for s, z, message in guards}
@@ -72,7 +72,7 @@ def _fresh(value, resolve, is_module):
     obj = resolve(func)
     if obj is None:
         return False
-    from runtime.helpers import copy_input
+    from ad_compiler.runtime.helpers import copy_input
     if obj is copy_input or isinstance(obj, np.ufunc):
         return True
     name = getattr(obj, "__name__", "")
@@ -96,7 +96,7 @@ def ownership_checks(fn, source, kinds, resolver, externs, exempt):
     new object (``a = helper(x)``, ``a = x[0]``), insert ``check_owned(a)``:
     at run time it refuses an object someone else can see.  Returns True if
     any check was inserted."""
-    from runtime.ownership import check_owned
+    from ad_compiler.runtime.ownership import check_owned
     mutated = set(_mutations(fn.body, resolver.is_module, kinds)) - set(exempt)
     if not mutated:
         return False
@@ -185,7 +185,7 @@ def snapshot_views(fn, kinds, user_names, is_module, externs, namer):
     Python reads it at once, but derivative code reads it later, when the
     view shows the new values.  Such a view becomes a copy,
     ``_v = y[1:]; _t = copy_input(_v)``: for the primal, the same value."""
-    from runtime.helpers import copy_input
+    from ad_compiler.runtime.helpers import copy_input
     mutations = _mutations(fn.body, is_module, kinds)
     if not mutations:
         return False

@@ -10,7 +10,7 @@
 """
 import numpy as np
 
-from runtime.implicit import Collector
+from ad_compiler.runtime.implicit import Collector
 
 from . import compiler, tree
 from .errors import ADError, annotate

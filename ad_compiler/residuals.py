@@ -11,7 +11,7 @@ variables only where no nested function could read them later.
 """
 import gast
 
-from runtime import helpers as H
+from ad_compiler.runtime import helpers as H
 
 from . import kinds as K
 from . import nodes as N

@@ -16,8 +16,8 @@ and :mod:`reverse_flow`.
 """
 import gast
 
-from runtime import helpers as H
-from runtime import registry
+from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime import registry
 
 from . import calls as C
 from . import kinds as K
@@ -141,7 +141,7 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
             # The result is dropped, so no gradient flows back; the call still
             # goes through call_fwd, which refuses a callee that would change
             # its differentiated arguments behind the adjoint's back.
-            from runtime.dispatch import call_fwd
+            from ad_compiler.runtime.dispatch import call_fwd
             spec, _ = self.call_spec(s.value, call, s)
             args = [N.copy(s.value.func), N.tuple_([N.const(x) for x in spec])] + \
                 [N.copy(a) for a in s.value.args]

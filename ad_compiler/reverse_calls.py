@@ -2,7 +2,7 @@
 special forms, and calls into user code resolved at run time."""
 import gast
 
-from runtime import helpers as H
+from ad_compiler.runtime import helpers as H
 
 from . import kinds as K
 from . import nodes as N
@@ -22,8 +22,8 @@ class CallAdjoints:
         over ``f``'s generated gradient code, with respect to ``f``'s inputs
         *and its captured variables* (for closures over outer variables).
         """
-        from runtime.dispatch import call_tangent
-        from runtime.transforms import FULL_GRAD
+        from ad_compiler.runtime.dispatch import call_tangent
+        from ad_compiler.runtime.transforms import FULL_GRAD
         f, xs = value.args[0], value.args[1:]
         starred = len(xs) == 1 and isinstance(xs[0], gast.Starred)
         if (not starred and any(isinstance(x, gast.Starred) for x in xs)) or value.keywords:
@@ -113,7 +113,7 @@ class CallAdjoints:
         return spec, targets
 
     def dynamic_call(self, var, value, call, s, loops, marker):
-        from runtime.dispatch import call_bwd, call_fwd
+        from ad_compiler.runtime.dispatch import call_bwd, call_fwd
         spec, targets = self.call_spec(value, call, s)
         res = self.namer.fresh("_res")
         args = [N.copy(value.func), N.tuple_([N.const(x) for x in spec])] + \

@@ -3,8 +3,8 @@ lists, dicts, item assignment, ``append`` and ``pop``."""
 import gast
 import numpy as np
 
-from runtime import helpers as H
-from runtime import registry
+from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime import registry
 
 from . import calls as C
 from . import kinds as K

@@ -5,7 +5,7 @@ forward sweep of the gradient code), the primitives generated code calls
 (``call_fwd``, ``call_bwd``, ``call_jvp``, ``call_tangent``), and API functions that cannot
 simply be differentiated through their Python source.
 """
-from runtime import dispatch, transforms
+from ad_compiler.runtime import dispatch, transforms
 
 from . import api, calls
 

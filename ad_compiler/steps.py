@@ -4,7 +4,7 @@ import operator
 
 import gast
 
-from runtime import helpers as H
+from ad_compiler.runtime import helpers as H
 
 from . import kinds as K
 from . import nodes as N
@@ -115,7 +115,7 @@ class Result:
 
 
 def deposit_fn():
-    from runtime.implicit import deposit
+    from ad_compiler.runtime.implicit import deposit
     return deposit
 
 

@@ -71,7 +71,7 @@ class Tape:
         if save.index is None:
             value, restore = N.name(var), None
         else:
-            from runtime.helpers import restore_region, save_region
+            from ad_compiler.runtime.helpers import restore_region, save_region
             value = N.call(N.name(self.externs.ref(save_region, "save_region")),
                            [var, _index_expr(save.index)])
             restore = N.name(self.externs.ref(restore_region, "restore_region"))

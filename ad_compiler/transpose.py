@@ -11,7 +11,7 @@ forward rule with ``@tangent`` where that matters.
 """
 import numpy as np
 
-from runtime.helpers import zeros_like
+from ad_compiler.runtime.helpers import zeros_like
 
 from .api import gradient
 from .errors import NoAdjointError

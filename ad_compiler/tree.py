@@ -16,7 +16,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from runtime.helpers import Struct
+from ad_compiler.runtime.helpers import Struct
 
 from .errors import ADError
 

@@ -21,4 +21,4 @@ class Lazy:
 
 
 ad = Lazy("ad_compiler")     # ad.compiler, ad.api, ad.tree, ad.errors
-rt = Lazy("runtime")         # rt.dispatch, rt.transforms
+rt = Lazy("ad_compiler.runtime")         # rt.dispatch, rt.transforms

@@ -15,8 +15,8 @@ import pytest
 import ad_compiler
 from ad_compiler import gradient, jvp
 from ad_compiler.checks import check_grads
-from runtime import registry
-from runtime import rules_complex as RC
+from ad_compiler.runtime import registry
+from ad_compiler.runtime import rules_complex as RC
 from test_rules_numpy import rule_jvp
 
 EPS = 1e-6

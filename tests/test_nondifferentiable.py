@@ -24,16 +24,16 @@ import pytest
 import ad_compiler
 from ad_compiler.checks import check_grads
 from ad_compiler.errors import ADError
-from runtime import helpers as H
-from runtime import ownership, registry
-from runtime import rules_arrays as RA
-from runtime import rules_basic as RB
-from runtime import rules_complex as RC
-from runtime import rules_linalg as L
-from runtime import rules_matrix as MX
-from runtime import rules_numpy as R
-from runtime import rules_reductions as RR
-from runtime import shapes
+from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime import ownership, registry
+from ad_compiler.runtime import rules_arrays as RA
+from ad_compiler.runtime import rules_basic as RB
+from ad_compiler.runtime import rules_complex as RC
+from ad_compiler.runtime import rules_linalg as L
+from ad_compiler.runtime import rules_matrix as MX
+from ad_compiler.runtime import rules_numpy as R
+from ad_compiler.runtime import rules_reductions as RR
+from ad_compiler.runtime import shapes
 
 BY_DESIGN = {H.stop_gradient, shapes.shape_only}
 

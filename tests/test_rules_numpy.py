@@ -19,10 +19,10 @@ import pytest
 import ad_compiler
 from ad_compiler import kinds as K
 from ad_compiler.checks import check_grads
-from runtime import registry
-from runtime import rules_arrays as RA
-from runtime import rules_numpy as R
-from runtime import rules_reductions as RR
+from ad_compiler.runtime import registry
+from ad_compiler.runtime import rules_arrays as RA
+from ad_compiler.runtime import rules_numpy as R
+from ad_compiler.runtime import rules_reductions as RR
 
 # ---------------------------------------------------------------- rule-level harness
 

@@ -17,10 +17,10 @@ from collections import namedtuple
 import numpy as np
 import pytest
 
-import runtime.helpers as H
+import ad_compiler.runtime.helpers as H
 from ad_compiler import adjoint_source, compiler
 from ad_compiler.checks import check_grads
-from runtime import registry
+from ad_compiler.runtime import registry
 from test_control_flow import over_dict_items
 
 V = np.array([0.5, -1.2, 2.0])
@@ -267,7 +267,7 @@ def test_unbroadcast_sums_like_numpy(g, shape):
 
 
 def test_unbroadcast_keeps_pairwise_summation_for_long_axes(monkeypatch):
-    from runtime import shapes
+    from ad_compiler.runtime import shapes
     monkeypatch.setattr(shapes, "_BLAS_MAX", 4)
     g = np.full((30, 50), 0.1, np.float32)
     np.testing.assert_array_equal(H.unbroadcast(g, np.zeros((30, 1))),

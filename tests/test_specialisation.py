@@ -214,7 +214,7 @@ def test_jvp_of_a_constant_output_is_a_zero_of_its_type():
 
 def test_clear_cache_empties_every_cache():
     from ad_compiler import compiler, source
-    from runtime import plan
+    from ad_compiler.runtime import plan
 
     def f(x):
         return x ** 3
