@@ -18,7 +18,7 @@ import gast
 import numpy as np
 
 from . import (activity, aliases, aliasing, anf, calls, cflow, codegen, forward, kinds, mutating,
-               optimize, ownership, reverse, syntax)
+               optimize, ownership, queries, reverse, syntax)
 from . import nodes as N
 from .errors import ADError, NoAdjointError, is_library
 from .naming import Externs, Namer
@@ -204,6 +204,7 @@ def _analysed(func, source, options, active_indices, input_kinds):
     ctx = Context(func, source, options)
     fn = anf.normalise(source, ctx.namer, ctx.externs, ctx.resolver.is_module)
     fn = cflow.structure(fn, ctx.namer)
+    queries.fold_queries(fn, ctx.resolver)
     ctx.analyse(fn, active_indices, input_kinds)
     if not getattr(func, "__ad_generated__", False) and mutating.rewrite_calls(fn, ctx):
         ctx.analyse(fn, active_indices, input_kinds)

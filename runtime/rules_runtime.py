@@ -9,6 +9,7 @@ call.
 """
 from . import helpers as H
 from .dispatch import constructor_grads
+from .mode import differentiating
 from .registry import SAME, def_linear, def_unary, defvjp, nondifferentiable
 
 # ---------------------------------------------------------------- accumulation
@@ -53,6 +54,8 @@ defvjp(H.field, lambda h, ans, g, name: H.add_field(None, name, h))
 def_linear(H.clear_item, none_ok=True, may_be_none=True, out=_like(0))
 defvjp(H.clear_item, lambda h, ans, g, idx: H.clear_item(h, idx))
 nondifferentiable(H.zero_entry, out="const")
+# (a bool; the compiler folds it to True in derivative code, ad_compiler/queries.py)
+nondifferentiable(differentiating, out="const")
 def_linear(H.nz, none_ok=True)
 defvjp(H.nz, lambda h, ans, g, x: h)
 def_linear(H.sequence_vjp, none_ok=True, may_be_none=True)
