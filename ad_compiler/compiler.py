@@ -269,8 +269,15 @@ def assemble(result, ctx, fn):
     base = ctx.source.name.strip("<>")
     line = fn.lineno
     if ctx.options.mode in ("grad", "value_and_grad"):
-        body = stacks + fwd + rev
-        value = grads if ctx.options.mode == "grad" else N.tuple_([result.output, grads])
+        body = stacks + fwd
+        value = grads
+        if ctx.options.mode == "value_and_grad":
+            # the reverse sweep restores overwritten names (an early return's
+            # _ret among them), so the value is taken before it runs
+            kept = ctx.namer.fresh("_value")
+            body.append(N.assign(kept, N.copy(result.output), fn.body[-1]))
+            value = N.tuple_([N.name(kept), grads])
+        body += rev
         body.append(N.located_as(gast.Return(value=value), fn.body[-1]))
         return [codegen.function_def(base + "_grad", ctx.inputs, body, line)]
     seed_names = {s.targets[0].id for s in result.seed}

@@ -47,6 +47,7 @@ class Timeout(BaseException):
 class Api:
     """The functions under test; tests substitute fakes to check the oracle."""
     gradient: object = ad_compiler.gradient
+    withgradient: object = ad_compiler.withgradient
     jvp: object = ad_compiler.jvp
     hessian: object = ad_compiler.hessian
     grad: object = ad_compiler.grad
@@ -302,6 +303,8 @@ class _Run:
         if refs is None:
             self.note("skipped", "fd", "finite differences unstable (branch or kink in step)")
         grads = self.check_gradient(refs)
+        if grads is not None:
+            self.check_withgradient(grads)
         if jvp:
             self.check_jvp(refs)
         if order2 and grads is not None:
@@ -355,6 +358,21 @@ class _Run:
                 return self.note("wrong", "gradient", "d/d%s: AD %s, FD %s" % (
                     name, _fmt(got[i]), _fmt(refs[i])), reason="gradient value")
         return got
+
+    def check_withgradient(self, grads):
+        """withgradient(f, *args): f's value and the same gradients."""
+        work = self.p.fresh_args()
+        ok, got = self.call("withgradient", self.api.withgradient, self.f, *work)
+        self.unchanged("withgradient", work)
+        if not ok:
+            return
+        if not close(got[0], self.y0):
+            return self.note("wrong", "withgradient", "value %s, f gives %s" % (
+                _fmt(got[0]), _fmt(self.y0)), reason="withgradient value")
+        for i, (name, kind) in enumerate(self.p.params):
+            if kind != "n" and not close(got[1][i], grads[i]):
+                return self.note("wrong", "withgradient", "d/d%s: %s, gradient gives %s" % (
+                    name, _fmt(got[1][i]), _fmt(grads[i])), reason="withgradient gradient")
 
     def direction(self, x):
         d = self.rng.standard_normal(np.shape(x))
