@@ -25,6 +25,7 @@ import ad_compiler
 from ad_compiler.checks import check_grads
 from ad_compiler.errors import ADError
 from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime.mode import differentiating
 from ad_compiler.runtime import ownership, registry
 from ad_compiler.runtime import rules_arrays as RA
 from ad_compiler.runtime import rules_basic as RB
@@ -120,6 +121,7 @@ SAMPLES = {
     L.inverse_axes: lambda x: (3, (2, 0, 1)),
     MX.norm_power: lambda x: (3, x, None),
     H.zero_entry: lambda x: (x,), H.zeros_like: lambda x: (x,), H.seed: lambda x: (x[0],),
+    differentiating: lambda x: (),     # no inputs at all: constant
     ownership.check_owned: lambda x: (x[0], "f.py:1", "y"),
     ownership.check_part: lambda x: ([x[0], x[1]], 0, x[0], "f.py:1"),
     ownership.check_immutable: lambda x: (x[0], "f.py:1: message"),
