@@ -5,12 +5,14 @@ argument conversion) lives in :mod:`runtime.plan`.  Exceptions raised
 inside generated code get a note naming the generated line and the user's
 ``file:line`` it came from (:func:`errors.annotate`).
 """
+import functools
 import types
 from collections import namedtuple
 
 import numpy as np
 
 from ad_compiler.runtime import dispatch
+from ad_compiler.runtime.mode import enter as _enter, leave as _leave
 from ad_compiler.runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PLANS,  # noqa: F401
                           SPLIT as _SPLIT, VALUE_AND_GRAD as _VALUE_AND_GRAD, FastSlot, Plan,
                           Target, as_input as _as_input, as_tangent as _as_tangent,
@@ -23,6 +25,20 @@ from .source import unwrap
 WithGradient = namedtuple("WithGradient", "val grad")
 
 
+def _deriving(transform):
+    """Run ``transform`` with ``differentiating()`` true, for the code that
+    derivative code calls plainly (compiled code has it folded already)."""
+    @functools.wraps(transform)
+    def run(*args, **kwargs):
+        token = _enter(True)
+        try:
+            return transform(*args, **kwargs)
+        finally:
+            _leave(token)
+    return run
+
+
+@_deriving
 def gradient(f, *args):
     """One gradient per argument of the scalar-valued ``f``.
 
@@ -56,6 +72,7 @@ def gradient(f, *args):
         raise
 
 
+@_deriving
 def withgradient(f, *args):
     """The value of ``f`` and its gradients, as ``WithGradient(val, grad)``.
 
@@ -74,6 +91,7 @@ def withgradient(f, *args):
         raise
 
 
+@_deriving
 def pullback(f, *args):
     """``(y, back)`` where ``back(dy)`` gives the tuple of gradients.
 
@@ -89,6 +107,7 @@ def pullback(f, *args):
         annotate(e)
         raise
 
+    @_deriving
     def back(dy):
         try:
             return plan.finish(args, plan.compiled.bwd(res, dy))
@@ -112,6 +131,7 @@ def grad(f, wrt=0):
     single, positions = _check_wrt(f, wrt)
     slot = FastSlot()
 
+    @_deriving
     def gradient_of_f(*args):
         try:
             fast = slot.fast
@@ -247,6 +267,7 @@ def _run_derivative(f, args, order):
                   "Hessian-vector product code, or scalar arguments" % order)
 
 
+@_deriving
 def jvp(f, primals, tangents):
     """Forward mode: ``(f(*primals), directional derivative along tangents)``.
 
@@ -314,6 +335,7 @@ def _refuse_complex(values, what):
                           "(abs(z), z.real, z.imag)" % (what[0], what[1]))
 
 
+@_deriving
 def hvp(f, x, v):
     """The Hessian of scalar ``f`` at ``x`` times ``v``, without forming the matrix.
 
@@ -348,6 +370,7 @@ def hessian(f, x):
     return np.stack(columns, axis=1).reshape(x.shape + x.shape)
 
 
+@_deriving
 def jacobian(f, *args):
     """One Jacobian per argument, each of shape ``out.shape + arg.shape``.
 

@@ -76,6 +76,16 @@ def _children(x):
     return None
 
 
+def tree_children(x):
+    """The direct children of a container (``[]`` for a leaf).
+
+    >>> tree_children({"a": 1.0, "b": (2.0, 3.0)})
+    [1.0, (2.0, 3.0)]
+    """
+    found = _children(x)
+    return [] if found is None else [v for _, v in found[1]]
+
+
 def check_walkable(x, where="argument"):
     """Raise ADError if ``x`` may hold gradients but cannot be walked."""
     if _children(x) is not None or x is None or isinstance(

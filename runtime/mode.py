@@ -1,15 +1,20 @@
 """Whether code is running as part of a derivative.
 
 Layers such as ``Dropout`` and ``BatchNorm`` behave differently in training
-(Flux's automatic train mode: active inside ``gradient``).  The query is
-answered at compile time: the compiler replaces a call to
-:func:`differentiating` with ``True`` in every derivative it generates, so
-the plain function sees ``False`` and costs nothing, and no flag has to be
-set and reset around each ``gradient`` call.
+(Flux's automatic train mode: active inside ``gradient``).  Two mechanisms
+answer it: the compiler replaces a call to :func:`differentiating` with
+``True`` in every derivative it generates (so the branch folds away), and
+the API's transforms set a context variable while they run, for code that
+derivative code calls plainly (a layer whose inputs carry no gradient).
 
 >>> differentiating()
 False
 """
+import contextvars
+
+_DERIVING = contextvars.ContextVar("ad_compiler_deriving", default=False)
+enter = _DERIVING.set        # enter(True) -> token; leave(token)
+leave = _DERIVING.reset
 
 
 def differentiating():
@@ -21,4 +26,4 @@ def differentiating():
     >>> differentiating()
     False
     """
-    return False
+    return _DERIVING.get()

@@ -32,3 +32,26 @@ def test_true_in_every_transform():
 def test_true_at_second_order():
     assert gradient(lambda x: gradient(kept, x)[0], 3.0) == (2.0,)
     np.testing.assert_allclose(hessian(kept, np.array([2.0, 1.0])), 2 * np.eye(2))
+
+
+seen = []
+
+
+def note_mode(x):
+    seen.append(differentiating())
+    return x
+
+
+def with_inactive_call(x):
+    d = note_mode(3.0)           # no gradient flows in: called plainly
+    return x * d
+
+
+def test_plain_calls_inside_a_derivative_see_true():
+    seen.clear()
+    assert gradient(with_inactive_call, 2.0) == (3.0,)
+    assert jvp(with_inactive_call, (2.0,), (1.0,)) == (6.0, 3.0)
+    assert seen == [True, True]
+    assert differentiating() is False
+    note_mode(1.0)
+    assert seen[-1] is False

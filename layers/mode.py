@@ -1,0 +1,105 @@
+"""Train and test mode for layers that behave differently in training
+(``Dropout``, ``BatchNorm``), as in Flux.
+
+A layer with a mode has an ``active`` field: ``None`` (automatic: training
+exactly when it runs inside ``gradient`` or another transform), ``True``
+(always training) or ``False`` (always testing).
+
+>>> class Noisy:
+...     def __init__(self): self.active = None
+>>> m = [Noisy(), Noisy()]
+>>> with testmode(m):
+...     [layer.active for layer in m]
+[False, False]
+>>> [layer.active for layer in m]
+[None, None]
+"""
+from ad_compiler.runtime.mode import differentiating
+from ad_compiler.tree import tree_children
+
+
+def training(layer):
+    """Whether ``layer`` should act as in training now.
+
+    >>> class Noisy:
+    ...     def __init__(self): self.active = None
+    >>> training(Noisy())
+    False
+    """
+    active = layer.active
+    if active is None:
+        return differentiating()
+    return active
+
+
+def _layers_with_mode(m, found=None, seen=None):
+    found = [] if found is None else found
+    seen = set() if seen is None else seen
+    if id(m) in seen:
+        return found
+    seen.add(id(m))
+    if hasattr(m, "active") and not isinstance(m, type):
+        found.append(m)
+    for child in tree_children(m):
+        _layers_with_mode(child, found, seen)
+    return found
+
+
+class ModeSwitch:
+    """The mode change just made; as a context manager it undoes it on exit."""
+
+    def __init__(self, model, active):
+        self.model = model
+        self._before = [(layer, layer.active) for layer in _layers_with_mode(model)]
+        for layer, _ in self._before:
+            layer.active = active
+
+    def __enter__(self):
+        return self.model
+
+    def __exit__(self, *exc):
+        for layer, active in self._before:
+            layer.active = active
+        return False
+
+
+def trainmode(model, auto=False):
+    """Put every layer of ``model`` in training mode (``auto=True``: back to
+    automatic).  Usable as ``with trainmode(m): ...``, which undoes it.
+
+    >>> class Noisy:
+    ...     def __init__(self): self.active = None
+    >>> layer = Noisy(); _ = trainmode(layer); layer.active
+    True
+    """
+    return ModeSwitch(model, None if auto else True)
+
+
+def testmode(model, auto=False):
+    """Put every layer of ``model`` in test mode (``auto=True``: back to
+    automatic).  Usable as ``with testmode(m): ...``, which undoes it.
+
+    >>> class Noisy:
+    ...     def __init__(self): self.active = None
+    >>> layer = Noisy(); _ = testmode(layer); layer.active
+    False
+    """
+    return ModeSwitch(model, None if auto else False)
+
+
+def modes(model):
+    """The ``active`` field of every layer with a mode, in walk order (what
+    ``train`` saves and restores).
+
+    >>> class Noisy:
+    ...     def __init__(self): self.active = None
+    >>> modes([Noisy()])
+    [None]
+    """
+    return [layer.active for layer in _layers_with_mode(model)]
+
+
+def restore_modes(model, saved):
+    """Set the modes that :func:`modes` returned."""
+    for layer, active in zip(_layers_with_mode(model), saved):
+        layer.active = active
