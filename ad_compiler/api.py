@@ -19,6 +19,8 @@ from ad_compiler.runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PL
                           differentiable as _differentiable, plan_for, specialize)
 
 from . import compiler
+from .compiler import RECORDERS as _RECORDERS
+from .params import Params as _Params, implicit_gradient as _implicit_gradient
 from .errors import ADError, ArgumentError, annotate, function_name, user_site
 from .source import unwrap
 
@@ -38,7 +40,6 @@ def _deriving(transform):
     return run
 
 
-@_deriving
 def gradient(f, *args):
     """One gradient per argument of the scalar-valued ``f``.
 
@@ -49,24 +50,27 @@ def gradient(f, *args):
     result is a :class:`Grads` indexed by the parameter arrays.
     """
     try:
-        if len(args) == 1 and type(args[0]).__name__ == "Params":
-            from .params import Params, implicit_gradient
-            if isinstance(args[0], Params):
-                return implicit_gradient(f, args[0])
         try:
-            fast = _FAST.get(f.__code__)
+            fast = _FAST.get(id(f.__code__))   # (hashing a code object is slow;
+            # the entry keeps its code alive, so the id stays unique)
         except AttributeError:
             fast = None
-        if fast is not None and f.__globals__ is fast.globals and not compiler.recording_now():
-            out = fast(f, args)
+        if fast is not None and f.__globals__ is fast.globals and not _RECORDERS:
+            out = fast(f, args)       # (None when its guards fail: a Params among them)
             if out is not None:
                 return out
-        plan, args, inputs = plan_for(f, args, tuple(range(len(args))), _GRAD)
-        if type(f) is types.FunctionType and plan.code is f.__code__ and not plan.lead:
-            fast = specialize(plan, False)
-            if fast is not None:
-                _FAST[plan.code] = fast
-        return plan.finish(args, plan.run(*inputs))
+        if len(args) == 1 and isinstance(args[0], _Params):
+            return _implicit_gradient(f, args[0])
+        token = _enter(True)      # (the fast path sets it itself, where needed)
+        try:
+            plan, args, inputs = plan_for(f, args, tuple(range(len(args))), _GRAD)
+            if type(f) is types.FunctionType and plan.code is f.__code__ and not plan.lead:
+                fast = specialize(plan, False)
+                if fast is not None:
+                    _FAST[id(plan.code)] = fast
+            return plan.finish(args, plan.run(*inputs))
+        finally:
+            _leave(token)
     except Exception as e:
         annotate(e)
         raise
@@ -131,18 +135,21 @@ def grad(f, wrt=0):
     single, positions = _check_wrt(f, wrt)
     slot = FastSlot()
 
-    @_deriving
     def gradient_of_f(*args):
         try:
             fast = slot.fast
-            if fast is not None and not compiler.recording_now():
+            if fast is not None and not _RECORDERS:
                 out = fast(f, args)
                 if out is not None:
                     return out
-            plan, args, inputs = plan_for(f, args, positions, _GRAD)
-            if plan.code is getattr(f, "__code__", None):
-                slot.fast = specialize(plan, single, check_code=True)
-            out = plan.finish(args, plan.run(*inputs))
+            token = _enter(True)      # (the fast path sets it itself, where needed)
+            try:
+                plan, args, inputs = plan_for(f, args, positions, _GRAD)
+                if plan.code is getattr(f, "__code__", None):
+                    slot.fast = specialize(plan, single, check_code=True)
+                out = plan.finish(args, plan.run(*inputs))
+            finally:
+                _leave(token)
             return out[0] if single else out
         except Exception as e:
             annotate(e)

@@ -322,7 +322,12 @@ def _residuals(fwd, bwd, ctx, exclude):
 
 _CACHE = {}
 _LOCK = threading.Lock()
-_RECORDING = []          # lists collecting the generated functions used (adjoint_source)
+# adjoint_source collects the generated functions used by its own call (a
+# context variable, so other threads' compilations stay out); RECORDERS
+# counts the collections open anywhere, so fast paths, which skip the
+# lookup that records, can step aside with one list test.
+_RECORDING = contextvars.ContextVar("ad_compiler_recording", default=None)
+RECORDERS = []
 
 
 def _get(func, active, values, options):
@@ -352,25 +357,30 @@ def _build(func, active, input_kinds, options):
 
 
 def recording_now():
-    """Whether ``adjoint_source`` is collecting (fast paths then step aside)."""
-    return bool(_RECORDING)
+    """Whether ``adjoint_source`` is collecting anywhere (fast paths then step aside)."""
+    return bool(RECORDERS)
 
 
 def note_used(compiled):
     """Record a cached specialisation found without a compiler lookup."""
-    if _RECORDING:
-        _RECORDING[-1].append(compiled)
+    if RECORDERS:
+        used = _RECORDING.get()
+        if used is not None:
+            used.append(compiled)
 
 
 @contextlib.contextmanager
 def recording():
-    """Collect every generated function looked up inside the block, in order."""
+    """Collect every generated function this context looks up inside the
+    block, in order."""
     used = []
-    _RECORDING.append(used)
+    token = _RECORDING.set(used)
+    RECORDERS.append(used)
     try:
         yield used
     finally:
-        _RECORDING.remove(used)
+        RECORDERS.remove(used)
+        _RECORDING.reset(token)
 
 
 _SPLIT = Options(mode="split", callee=True)

@@ -24,9 +24,11 @@ from ad_compiler import compiler, tree
 from ad_compiler import kinds as K
 from ad_compiler.errors import ArgumentError, MissingReturnError, NonScalarOutputError, \
     function_name, user_site
+from ad_compiler.resolve import MISSING
 from ad_compiler.source import get_source, unwrap
 
-from . import dispatch
+from . import dispatch, registry
+from .mode import enter as _enter, leave as _leave
 
 GRAD = compiler.Options(mode="grad")
 VALUE_AND_GRAD = compiler.Options(mode="value_and_grad")
@@ -147,7 +149,8 @@ class Plan:
     """One compiled specialisation of ``f`` for a call signature, and its guards."""
 
     __slots__ = ("compiled", "fn", "func", "code", "globals", "lead", "keywords", "n", "guards",
-                 "wrt", "slots", "items", "posts", "bind", "checks", "value", "run", "arg_guards")
+                 "wrt", "slots", "items", "posts", "bind", "checks", "value", "run", "arg_guards",
+                 "calls_out")
 
     def __init__(self, target, args, wrt, options):
         func = self.func = target.func
@@ -180,6 +183,7 @@ class Plan:
         self.arg_guards = tuple(guard(a) for a in args) if self.bind else ()
         self.checks = self.compiled.checks
         self.run = self._valued if self.value else self.compiled.grad
+        self.calls_out = calls_user_code(self.compiled, cells + values)
 
     def inputs(self, fn, args, check=True):
         """The generated code's inputs for ``fn(*args)`` (cells, then parameters),
@@ -227,6 +231,24 @@ class Plan:
         return tuple(out)
 
 
+def _is_library(obj):
+    return isinstance(obj, types.ModuleType) or registry.lookup(obj) is not None
+
+
+def calls_user_code(compiled, values):
+    """Whether the generated code may call the user's Python code plainly,
+    which may ask ``differentiating()``.  Only then does a fast path pay
+    for setting the context variable that answers it; plain numbers and
+    arrays, modules and functions with rules cannot reach user code."""
+    if any(obj is not MISSING and not _is_library(obj)
+           for obj in compiled.assumptions.values()):
+        return True
+    if any(not is_kind and not _is_library(expected)
+           for _, (is_kind, expected) in compiled.attributes):
+        return True
+    return not all(type(v) in (float, int, complex, np.ndarray) for v in values)
+
+
 def post(x):
     """How to turn the raw gradient of an argument like ``x`` into the user's form:
     a float for a Python number (an int's gradient is real), else its structure."""
@@ -249,7 +271,7 @@ def to_float(x, g):
 # ---------------------------------------------------------------- plans and fast paths
 
 PLANS = {}      # (code or id, wrt, options) -> the last plan
-FAST = {}       # code object -> specialised dispatcher of gradient(f, *args)
+FAST = {}       # id(code object) -> specialised dispatcher of gradient(f, *args)
 
 
 class FastSlot:
@@ -320,32 +342,39 @@ def specialize(plan, single, check_code=False):
         return None
     names = ["a%d" % i for i in range(plan.n)]
     env = {"_g": plan.compiled.grad, "_float": float, "_nd": np.ndarray, "_code": plan.code,
-           "_lead": plan.lead, "_valid": plan.compiled.valid, "_guard": guard}
+           "_lead": plan.lead, "_valid": plan.compiled.valid, "_guard": guard,
+           "_enter": _enter, "_leave": _leave}
     tests = ["f.__code__ is _code"] if check_code else []
     tests += ["_valid()"] if plan.checks else []
     cells = len(plan.guards) - len(plan.lead) - plan.n
     values = ["_cl[%d].cell_contents" % j for j in range(cells)]
     values += ["_lead[%d]" % j for j in range(len(plan.lead))] + names
     tests += _guard_tests(values, plan.guards, env)
-    outs = []
+    outs, finish = [], []
     for i, slot, post_ in zip(plan.wrt, plan.slots, plan.posts):
         if slot is None:
             outs.append("None")
         elif post_ is to_float:
-            outs.append("(0.0 if _r[%d] is None else _float(_r[%d].real))" % (slot, slot))
+            # (a float needs no conversion: the common case costs one test)
+            finish += ["    _o%d = _r[%d]" % (i, slot),
+                       "    if type(_o%d) is not _float:" % i,
+                       "        _o%d = 0.0 if _o%d is None else _float(_o%d.real)" % (i, i, i)]
+            outs.append("_o%d" % i)
         else:
             env["_post%d" % i] = post_
             outs.append("_post%d(%s, _r[%d])" % (i, names[i], slot))
     result = outs[0] if single else "(%s,)" % ", ".join(outs)
-    lines = ["def fast(f, args):",
-             "    if len(args) != %d:" % plan.n,
-             "        return None",
-             "    %s = args" % (", ".join(names) + ("," if plan.n == 1 else "")) if names else "",
+    unpack = ["    try:",                 # (a wrong count fails the unpacking)
+              "        %s = args" % (", ".join(names) + ("," if plan.n == 1 else "")),
+              "    except ValueError:",
+              "        return None"] if names else ["    if args:", "        return None"]
+    lines = ["def fast(f, args):"] + unpack + [
              "    _cl = f.__closure__" if cells else "",
              "    if not (%s):" % " and ".join(tests or ["True"]),
              "        return None",
-             "    _r = _g(%s)" % ", ".join(values),
-             "    return %s" % result]
+             ("    _t = _enter(True)\n    try:\n        _r = _g(%s)\n    finally:\n"
+              "        _leave(_t)" if plan.calls_out else "    _r = _g(%s)") % ", ".join(values)]
+    lines += finish + ["    return %s" % result]
     namespace = {}
     exec("\n".join(line for line in lines if line), env, namespace)
     fast = namespace["fast"]

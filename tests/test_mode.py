@@ -1,7 +1,7 @@
 """``differentiating()``: False when run plainly, True in every derivative."""
 import numpy as np
 
-from ad_compiler import gradient, hessian, jvp, pullback, withgradient
+from ad_compiler import grad, gradient, hessian, jvp, pullback, withgradient
 from ad_compiler.runtime.mode import differentiating
 
 
@@ -55,3 +55,20 @@ def test_plain_calls_inside_a_derivative_see_true():
     assert differentiating() is False
     note_mode(1.0)
     assert seen[-1] is False
+
+
+def test_fast_paths_set_it_for_plain_calls():
+    seen.clear()
+    d = grad(with_inactive_call)
+    for _ in range(3):
+        assert gradient(with_inactive_call, 2.0) == (3.0,)
+        assert d(2.0) == 3.0
+    assert seen == [True] * 6
+
+
+def test_fast_paths_of_pure_code_skip_it():
+    from ad_compiler.runtime import plan
+    gradient(scaled, 1.0)
+    gradient(with_inactive_call, 1.0)
+    assert "_enter" not in plan.FAST[id(scaled.__code__)].__code__.co_names
+    assert "_enter" in plan.FAST[id(with_inactive_call.__code__)].__code__.co_names
