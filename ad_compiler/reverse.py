@@ -31,6 +31,22 @@ from .steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step,
                     deposit_fn, fresh, rule_fn_name)
 
 
+def _real(k):
+    """A real number, or a tuple of real numbers (``gradient(f, x)``'s result)."""
+    return k == K.SCALAR or (k is not None and k.tag == "tuple" and bool(k.token)
+                             and all(_real(t) for t in k.token))
+
+
+def _complex_power(node):
+    """``a ** b`` with an exponent that is not a whole-number constant: a
+    negative float base then gives a complex number in Python."""
+    if not (isinstance(node, gast.BinOp) and isinstance(node.op, gast.Pow)):
+        return False
+    b = node.right
+    return not (isinstance(b, gast.Constant) and isinstance(b.value, (int, float))
+                and not isinstance(b.value, bool) and float(b.value).is_integer())
+
+
 class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
     prefix = "b"
 
@@ -349,15 +365,18 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
                                                [var, self.b(var)])))
         return code
 
-    def provably_real(self):
-        """Only real numbers anywhere (no array, whose dtype kinds do not
-        track, no complex number, nothing unknown): the output needs no
-        run-time check before it is seeded with 1.0."""
+    def provably_real(self, fn):
+        """Only real numbers are differentiated (no array, whose dtype kinds
+        do not track, no complex number, nothing unknown), and nothing turns
+        a real into a complex: the output needs no run-time check before it
+        is seeded with 1.0.  (Inactive values, such as a function held in a
+        closure cell, cannot make the output complex without making some
+        active value's kind unknown or complex.)"""
         import cmath
-        return all(k is not None and (k == K.SCALAR or k.tag == "const")
-                   for k in self.ctx.kinds.values()) and \
+        return all(_real(self.kind(v)) for v in self.active) and \
             not any(v is cmath for v in self.ctx.externs.bound.values()) and \
-            all(self.ctx.resolver.lookup(n) is not cmath for n in self.ctx.resolver.assumptions)
+            all(self.ctx.resolver.lookup(n) is not cmath for n in self.ctx.resolver.assumptions) \
+            and not any(_complex_power(node) for node in gast.walk(fn))
 
     def function(self, fn):
         steps = self.block(fn.body, 0)
@@ -366,7 +385,7 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
         seed = []
         if self.is_active(output):
             k = self.kind(output.id)
-            if k == K.SCALAR and self.provably_real():
+            if k == K.SCALAR and self.provably_real(fn):
                 seed = [N.assign(self.b(output.id), N.const(1.0), ret)]
             else:
                 where = N.const(str(located(ret, self.ctx.source)))

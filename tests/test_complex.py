@@ -14,6 +14,7 @@ import pytest
 
 import ad_compiler
 from ad_compiler import gradient, jvp
+from ad_compiler.errors import NonScalarOutputError
 from ad_compiler.checks import check_grads
 from ad_compiler.runtime import registry
 from ad_compiler.runtime import rules_complex as RC
@@ -258,3 +259,15 @@ ONE_J = 1j
 def test_complex_output_is_refused(f, x):
     with pytest.raises(ad_compiler.NonScalarOutputError, match="output is complex"):
         gradient(f, x)
+
+
+def _root(x):
+    return x ** 0.5
+
+
+def test_real_scalar_code_that_turns_complex_is_refused():
+    # (-1.0) ** 0.5 is 1j in Python: a float function whose output is complex
+    # at this point; it was seeded with 1.0 and gave a real "gradient"
+    with pytest.raises(NonScalarOutputError, match="complex"):
+        gradient(_root, -1.0)
+    assert gradient(_root, 4.0) == (0.25,)
