@@ -32,6 +32,25 @@ _MUTABLE_KINDS = ("array", "list", "dict")
 _FORMS = weakref.WeakKeyDictionary()        # helper -> (its mutating form, positions)
 
 
+_POSITIONS = weakref.WeakKeyDictionary()    # helper -> (its code, changed_positions)
+
+
+def changed_positions_of(func):
+    """:func:`changed_positions`, with the helper's names resolved in its own
+    module, cached per helper while its code stays the same (a stale answer
+    cannot be wrong: a callee that changes its argument after all is refused
+    when it is compiled)."""
+    hit = _POSITIONS.get(func)
+    if hit is not None and hit[0] is func.__code__:
+        return hit[1]
+    from .anf import local_names
+    from .resolve import Resolver
+    resolve = Resolver(func, local_names(get_source(func).node)).static_or_none
+    positions = changed_positions(func, resolve)
+    _POSITIONS[func] = (func.__code__, positions)
+    return positions
+
+
 def changed_positions(func, resolve, seen=()):
     """Positions of ``func``'s parameters whose objects it changes in place,
     or None if some are also rebound (then no functional form is proven)."""
@@ -173,7 +192,7 @@ def _rewrite(s, ctx, resolve, defs):
     if not isinstance(func, types.FunctionType) or getattr(func, "__ad_generated__", False):
         return [s]
     try:
-        positions = changed_positions(func, resolve)
+        positions = changed_positions_of(func)
     except Exception:            # no source: refused (or ruled) when called
         return [s]
     if not positions:

@@ -133,10 +133,10 @@ class Optimizer:
         stmt._facts = None
         stmt._simple = False
         if stmt.__class__ in _COMPOUND:
-            for n in N.walk(stmt):
-                if "_facts" in n.__dict__:
-                    n._facts = None
-                    n._simple = False
+            # (statements only: expressions never cache facts)
+            for n in N.statements(stmt.body + stmt.orelse):
+                n._facts = None
+                n._simple = False
 
     def nested(self, s, step):
         """Run ``step`` on the blocks of ``s``; stale facts of ``s`` if they change."""
@@ -381,19 +381,33 @@ class Optimizer:
         place to ``y`` also changes ``_t = y[1:]`` (an expression reading
         ``_t`` cannot move past it)."""
         if self._views is None:
-            self._views = {}
-            for n in N.walk(self.fdef):
-                if n.__class__ is gast.Assign and n.targets[0].__class__ is gast.Name:
-                    base = _view_base(n.value)
-                    if base is not None:
-                        self._views.setdefault(n.targets[0].id, set()).add(base)
-        out, todo = set(names), list(names)
-        while todo:
-            for base in self._views.get(todo.pop(), ()):
-                if base not in out:
-                    out.add(base)
-                    todo.append(base)
+            self._views = self._view_bases()
+        out = set(names)
+        for n in names:
+            bases = self._views.get(n)
+            if bases:
+                out |= bases
         return out
+
+    def _view_bases(self):
+        """name -> every name it may be a view of, transitively (numbers,
+        whose items are copies, are left out)."""
+        direct = {}
+        for n in N.statements(self.fdef.body):
+            if n.__class__ is gast.Assign and n.targets[0].__class__ is gast.Name:
+                base = _view_base(n.value)
+                if base is not None and not K.is_scalar(self.kind_of(n.targets[0].id)):
+                    direct.setdefault(n.targets[0].id, set()).add(base)
+        closed = {}
+        for name in direct:
+            out, todo = set(), [name]
+            while todo:
+                for base in direct.get(todo.pop(), ()):
+                    if base not in out:
+                        out.add(base)
+                        todo.append(base)
+            closed[name] = out
+        return closed
 
     def _use_site(self, name, stmts, i, expr):
         reads = self.viewed(self.facts(stmts[i]).loads)

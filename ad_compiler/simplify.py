@@ -34,7 +34,7 @@ class Simplify:
 
     def statement(self, s):
         # (every assignment's right-hand side, in loops and branches too)
-        tops = {id(n.value) for n in N.walk(s) if n.__class__ is gast.Assign}
+        tops = {id(n.value) for n in N.statements([s]) if n.__class__ is gast.Assign}
 
         def rewrite(n):
             if n.__class__ is gast.BinOp or n.__class__ is gast.UnaryOp:
