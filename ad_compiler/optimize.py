@@ -127,12 +127,15 @@ class Optimizer:
         return f
 
     @staticmethod
-    def changed(stmt):
-        """Forget what was cached about ``stmt`` and every statement inside it
-        (a rewrite of a loop reaches into its body's statements too)."""
+    def changed(stmt, deep=True):
+        """Forget what was cached about ``stmt`` and (``deep``) every statement
+        inside it: a rewrite of a loop may reach into its body's statements.
+        A pass that recursed into the blocks itself forgets those it changed,
+        so it asks for the loop's own summary only (deep invalidation there
+        made compile time quadratic in the nesting)."""
         stmt._facts = None
         stmt._simple = False
-        if stmt.__class__ in _COMPOUND:
+        if deep and stmt.__class__ in _COMPOUND:
             # (statements only: expressions never cache facts)
             for n in N.statements(stmt.body + stmt.orelse):
                 n._facts = None
@@ -148,7 +151,7 @@ class Optimizer:
             if block.__class__ is list:
                 changed = step(block) | changed
         if changed:
-            self.changed(s)
+            self.changed(s, deep=False)
         return changed
 
     def kind_of(self, name):
@@ -239,7 +242,7 @@ class Optimizer:
                     continue                    # a loop that does nothing
                 s.body = s.body or [gast.Pass()]
             if inner:
-                self.changed(s)
+                self.changed(s, deep=False)
                 changed = True
             out.append(s)
             live = self._transfer(s, live)
