@@ -69,7 +69,25 @@ class Facts:
         self.loads = {}
         self.stores = {}
         self.mutated = set()
-        for n in N.walk(stmt):
+        if stmt.__class__ in _COMPOUND:
+            # a loop or branch: its header, plus its statements' cached facts
+            # (a change deep inside then costs one merge per enclosing level)
+            header = [stmt.test] if stmt.__class__ is not gast.For else [stmt.target, stmt.iter]
+            self._scan(header)
+            for child in stmt.body + stmt.orelse:
+                self._merge(Optimizer.facts(child))
+        else:
+            self._scan(stmt)
+
+    def _merge(self, f):
+        for k, v in f.loads.items():
+            self.loads[k] = self.loads.get(k, 0) + v
+        for k, v in f.stores.items():
+            self.stores[k] = self.stores.get(k, 0) + v
+        self.mutated |= f.mutated
+
+    def _scan(self, node):
+        for n in N.walk(node):
             cls = n.__class__
             if cls is gast.Name:
                 if n.ctx.__class__ is gast.Load:
