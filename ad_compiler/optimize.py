@@ -25,6 +25,7 @@ from .cse import cse
 from .hoist import hoist_products
 from .residuals import shape_residuals
 from .simplify import Simplify
+from .stack_loops import walk_stacks
 
 _PURE_HELPERS = frozenset(["len", "range", "min", "max", "float", "int", "abs", "sum",
                            "isinstance", "list", "tuple", "slice"])
@@ -45,6 +46,7 @@ def optimize(fdef, ctx):
     opt.new_pass()
     if hoist_products(fdef, opt):
         _fixpoint(fdef, opt)
+    walk_stacks(fdef, ctx.externs)
     opt.new_pass()
     shape_residuals(fdef, opt)        # last: it rebinds names the passes assume fixed
     return fdef
