@@ -5,14 +5,16 @@
 (14.0,)
 """
 import ad_compiler.runtime  # noqa: F401  (registers the rule tables)
+from ad_compiler.runtime.core.errors import (ADError, ArgumentError, MissingReturnError,  # noqa
+                                             NoAdjointError, NonScalarOutputError,
+                                             UnsupportedDerivativeError, UnsupportedSyntaxError)
+from ad_compiler.runtime.core.tree import (register_node, tree_flatten, tree_leaves,  # noqa
+                                           tree_map, tree_unflatten)
 
+from . import special  # noqa: F401,E402  (registers the special forms)
 from .api import (WithGradient, adjoint_source, grad, gradient, hessian, hvp,  # noqa: F401
                   jacobian, jvp, pullback, withgradient)
 from .checks import check_grads, numerical_gradient  # noqa: F401
 from .compiler import Options, clear_cache  # noqa: F401
 from .custom import adjoint, checkpoint, nondifferentiable, stop_gradient, tangent  # noqa
 from .params import Grads, Params, param  # noqa: F401
-from . import special  # noqa: F401,E402  (registers the special forms)
-from .tree import register_node, tree_flatten, tree_leaves, tree_map, tree_unflatten  # noqa
-from .errors import (ADError, ArgumentError, MissingReturnError, NoAdjointError,  # noqa
-                     NonScalarOutputError, UnsupportedDerivativeError, UnsupportedSyntaxError)

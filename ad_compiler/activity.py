@@ -6,8 +6,7 @@ adjoints; everything else is plain primal code.
 """
 import gast
 
-from . import calls as C
-from . import nodes as N
+from . import calls as C, nodes as N
 
 # Attributes of arrays that never carry a gradient.
 NONDIFF_ATTRS = frozenset(["shape", "ndim", "size", "dtype", "strides", "itemsize",
@@ -174,7 +173,7 @@ def refuse_sets(fn, active, source):
     """A set of differentiated numbers has no order, and equal values merge,
     so which element a gradient belongs to is unknowable: refused (it was a
     silent zero)."""
-    from .errors import UnsupportedSyntaxError, located
+    from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
     for s in flatten(fn.body):
         if isinstance(s, gast.Assign) and isinstance(s.value, gast.Set) and \
                 any(isinstance(e, gast.Name) and e.id in active for e in s.value.elts):

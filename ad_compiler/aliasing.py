@@ -17,10 +17,11 @@ since its caller would see the change.
 
 import gast
 
-from . import kinds as K
-from .aliases import sliced
+from ad_compiler.runtime.core import kinds as K
+from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
+
 from . import nodes as N
-from .errors import UnsupportedSyntaxError, located
+from .aliases import sliced
 
 VIEW_METHODS = frozenset(["reshape", "ravel", "view", "transpose", "swapaxes", "squeeze",
                           "flatten_view", "T", "mT", "real", "imag", "diagonal"])

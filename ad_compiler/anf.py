@@ -18,8 +18,7 @@ import gast
 from ad_compiler.runtime.helpers import copy_input
 from ad_compiler.runtime.ownership import check_part
 
-from . import idioms
-from . import nodes as N
+from . import idioms, nodes as N
 
 
 class Normaliser:
@@ -377,7 +376,7 @@ class Normaliser:
         return gast.Call(func=func, args=args, keywords=keywords)
 
     def refuse(self, node, message):
-        from .errors import UnsupportedSyntaxError
+        from ad_compiler.runtime.core.errors import UnsupportedSyntaxError
         return UnsupportedSyntaxError("%s:%s: %s" % (self.filename, getattr(node, "lineno", "?"),
                                                      message))
 

@@ -11,17 +11,19 @@ from collections import namedtuple
 
 import numpy as np
 
-from ad_compiler.runtime import dispatch
+from ad_compiler.runtime import applied
+from ad_compiler.runtime.core.errors import (ADError, ArgumentError, annotate, function_name,
+                                             user_site)
 from ad_compiler.runtime.mode import enter as _enter, leave as _leave
 from ad_compiler.runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PLANS,  # noqa: F401
-                          SPLIT as _SPLIT, VALUE_AND_GRAD as _VALUE_AND_GRAD, FastSlot, Plan,
-                          Target, as_input as _as_input, as_tangent as _as_tangent,
-                          differentiable as _differentiable, plan_for, specialize)
+                                      SPLIT as _SPLIT, VALUE_AND_GRAD as _VALUE_AND_GRAD, FastSlot,
+                                      Plan, Target, as_input as _as_input,
+                                      as_tangent as _as_tangent, differentiable as _differentiable,
+                                      plan_for, specialize)
 
-from . import compiler
+from . import compiler, special, transpose
 from .compiler import RECORDERS as _RECORDERS
 from .params import Params as _Params, implicit_gradient as _implicit_gradient
-from .errors import ADError, ArgumentError, annotate, function_name, user_site
 from .source import unwrap
 
 WithGradient = namedtuple("WithGradient", "val grad")
@@ -296,7 +298,7 @@ def jvp(f, primals, tangents):
         target = Target(f)
         spec = tuple(i for i, t in enumerate(tangents) if t is not None)
         with compiler.top_level(target.func):
-            y, dy = dispatch.call_jvp(f, spec, tuple(tangents[i] for i in spec), *primals)
+            y, dy = applied.call_jvp(f, spec, tuple(tangents[i] for i in spec), *primals)
     except Exception as e:
         annotate(e)
         raise
@@ -354,7 +356,7 @@ def hvp(f, x, v):
     from ad_compiler.runtime.transforms import PLAIN_GRAD
     x, v = _as_array_input(x), _as_array_input(v)
     _refuse_complex((x, v), ("hvp and hessian", "argument"))
-    dg = dispatch.call_tangent(PLAIN_GRAD, (1,), (v,), f, x)
+    dg = applied.call_tangent(PLAIN_GRAD, (1,), (v,), f, x)
     return dg[0]
 
 
@@ -430,3 +432,9 @@ def _jacobian_forward(f, args, out_shape):
 def _shape_jacobian(rows, out_shape, arg_shape):
     J = np.stack(rows, axis=0).reshape(out_shape + arg_shape)
     return J if J.shape else float(J)
+
+
+# The compiler sits below the API: it learns the API's transforms here.
+special.install_api({"gradient": gradient, "grad": grad, "jvp": jvp, "pullback": pullback,
+                     "withgradient": withgradient})
+transpose.install(gradient)

@@ -16,9 +16,8 @@ import types
 import gast
 import numpy as np
 
-from ad_compiler.runtime import registry
+from ad_compiler.runtime.core import kinds as K, registry
 
-from . import kinds as K
 from .resolve import MISSING
 
 LIST_METHODS = ("append", "pop")

@@ -6,8 +6,9 @@ relative for smooth functions, far below the tolerances used here.
 """
 import numpy as np
 
+from ad_compiler.runtime.core.errors import ADError
+
 from . import api
-from .errors import ADError
 
 _SMALL = 64     # arrays up to this size are checked element by element
 

@@ -31,7 +31,7 @@ def unparse(node):
     tree = _to_ast(node) if type(node).__module__.startswith("gast") else node
     if sys.version_info >= (3, 9):
         return ast.unparse(tree)
-    import astunparse                           # pragma: no cover - Python 3.8
+    import astunparse  # pragma: no cover - Python 3.8
     return astunparse.unparse(tree).strip()
 
 

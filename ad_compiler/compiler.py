@@ -11,47 +11,25 @@ against the globals its static decisions relied on.
 import contextlib
 import contextvars
 import os
+import sys
 import threading
 from dataclasses import dataclass
 
 import gast
 import numpy as np
 
-from . import (activity, aliases, aliasing, anf, calls, cflow, codegen, forward, kinds, mutating,
-               optimize, ownership, queries, reverse, syntax)
-from . import nodes as N
-from .errors import ADError, NoAdjointError, is_library
+from ad_compiler.runtime import entry
+from ad_compiler.runtime.core import kinds
+from ad_compiler.runtime.core.errors import (ADError, NoAdjointError, UnsupportedSyntaxError,
+                                             is_library)
+from ad_compiler.runtime.core.options import Options
+
+from . import (activity, aliases, aliasing, anf, calls, cflow, codegen, forward, infer, mutating,
+               nodes as N, optimize, ownership, queries, reverse, syntax)
 from .naming import Externs, Namer
 from .resolve import MISSING, Resolver
-from .errors import UnsupportedSyntaxError
-from .source import Source, get_source, remember_origin
+from .source import Source, check_returns as source_check_returns, get_source, remember_origin
 from .tape import Tape
-
-
-@dataclass(frozen=True)
-class Options:
-    """How to generate code.
-
-    mode: ``"grad"`` (one fused function returning gradients),
-    ``"value_and_grad"`` (also returns the value), ``"split"`` (a forward
-    function returning residuals and a backward function taking them) or
-    ``"jvp"`` (forward mode: inputs and their tangents in, value and tangent
-    out).
-    inplace: update owned adjoint arrays in place.
-    optimize: run the optimiser (off only to inspect raw output).
-    callee: compiled for a call from other differentiated code (its
-    arguments belong to the caller, so it may not mutate them).
-    params: implicit parameters: arrays read from globals and closures are
-    differentiated too, and their gradients deposited by identity.
-    tangent_only: ``"jvp"`` code returning the tangent alone, so whatever only
-    the value needed is dead code (Hessian-vector products skip the gradient).
-    """
-    mode: str = "grad"
-    inplace: bool = True
-    optimize: bool = True
-    callee: bool = False
-    params: bool = False
-    tangent_only: bool = False
 
 
 class Context:
@@ -94,7 +72,7 @@ class Context:
         env = {}
         for name, k in zip(self.inputs, input_kinds):
             env[name] = kinds.array(k.ndim, name) if kinds.is_array(k) else k
-        self.kinds = kinds.KindInference(self.resolver, env,
+        self.kinds = infer.KindInference(self.resolver, env,
                                          lambda n, e: self.classify(n, e)).run(fn)
         roots = list(self.wrt)
         if self.options.params:
@@ -107,7 +85,7 @@ class Context:
 
     def param_globals(self, fn):
         """Globals the function reads that may hold parameters (arrays, objects)."""
-        from . import tree
+        from ad_compiler.runtime.core import tree
         out = []
         for name in sorted(N.loaded_names(fn) - self.resolver.locals):
             value = self.resolver.lookup(name)
@@ -427,15 +405,6 @@ def grad_function(func, active, values, options):
     return _get(func, active, values, options)
 
 
-_CLEARERS = []           # callables that empty the caches kept outside this module
-
-
-def on_clear(clear):
-    """Register ``clear()`` to run on :func:`clear_cache` (plans, fast paths...)."""
-    _CLEARERS.append(clear)
-    return clear
-
-
 def clear_cache():
     """Forget every generated function, and every cache that holds one or
     what it was built from: plans and fast paths of ``gradient``/``grad``,
@@ -445,7 +414,6 @@ def clear_cache():
 
     >>> clear_cache()
     """
-    import sys
     from . import source
     with _LOCK:
         _CACHE.clear()
@@ -453,5 +421,12 @@ def clear_cache():
         mutating = sys.modules.get(__package__ + ".mutating")
         if mutating is not None:         # helpers' mutating forms: their sources went too
             mutating._FORMS.clear()
-        for clear in _CLEARERS:
-            clear()
+            mutating._POSITIONS.clear()
+        entry.clear_all()
+
+
+# The runtime reaches the compiler only through this hook (it imports nothing
+# above itself): grad_function, vjp_function, jvp_function, note_used and
+# check_returns are what it calls.
+check_returns = source_check_returns
+entry.install(sys.modules[__name__])

@@ -10,7 +10,7 @@
 >>> gradient(lambda x: clipped(x) * 3.0, 5.0)
 (3.0,)
 """
-from ad_compiler.runtime import registry
+from ad_compiler.runtime.core import registry
 from ad_compiler.runtime.helpers import stop_gradient  # noqa: F401  (re-exported)
 
 

@@ -7,8 +7,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ad_compiler import (Params, adjoint_source, grad, gradient, hessian, jacobian, param,
-                         pullback, stop_gradient, withgradient)
+from ad_compiler import (Params, adjoint_source, grad, gradient, hessian, jacobian, param, pullback,
+                         stop_gradient, withgradient)
 
 NT = namedtuple("NT", "a b c")
 

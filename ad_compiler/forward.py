@@ -16,17 +16,15 @@ import sys
 import gast
 
 from ad_compiler.runtime import helpers as H
-from ad_compiler.runtime import registry
+from ad_compiler.runtime.core import kinds as K, registry
+from ad_compiler.runtime.core.errors import ADError, NoAdjointError, UnsupportedSyntaxError, located
 
-from . import calls as C
-from . import kinds as K
-from . import nodes as N
-from .errors import ADError, NoAdjointError, UnsupportedSyntaxError, located
-from .inline import preferred_name, inlinable, instantiate
+from . import calls as C, nodes as N
 from .forward_data import DataTangents
 from .forward_flow import FlowTangents
-from .steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan, fresh, keywords,
-                    rule_fn_name)
+from .inline import inlinable, instantiate, preferred_name
+from .steps import BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan, fresh, keywords, rule_fn_name
+
 
 class Forward(Sweep, DataTangents, FlowTangents):
     prefix = "d"

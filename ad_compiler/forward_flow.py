@@ -2,11 +2,11 @@
 rule), special forms, nested functions, branches and loops."""
 import gast
 
-from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime import applied, helpers as H
+from ad_compiler.runtime.core import kinds as K
+from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
 
-from . import kinds as K
 from . import nodes as N
-from .errors import UnsupportedSyntaxError, located
 from .steps import MAYBE, SET, ZERO, Tan, keywords, rule_fn_name
 
 
@@ -17,7 +17,7 @@ class FlowTangents:
 
     def joint_call(self, var, value, call, s):
         """``z, dz = call_jvp(f, spec, tangents, *args)``, or a joint rule."""
-        from ad_compiler.runtime.dispatch import call_jvp
+        from ad_compiler.runtime.applied import call_jvp
         recv = call.receiver
         if (recv is not None and value.func.attr == "pop" and not value.keywords
                 and not any(isinstance(a, gast.Starred) for a in value.args)):
@@ -25,7 +25,7 @@ class FlowTangents:
             target = N.tuple_([N.name(var, store=True), N.name(self.d(var), store=True)],
                               store=True)
             self.states[var] = Tan(MAYBE)
-            return [N.assign(target, N.call(self.rt(H.pop_tangent), [
+            return [N.assign(target, N.call(self.rt(applied.pop_tangent), [
                 N.copy(recv), self.maybe(recv)] + [N.copy(a) for a in value.args]), s)]
         if call.kind == "rule":
             fn = N.name(self.externs.ref(call.rule.jvp_joint, rule_fn_name(
@@ -48,7 +48,8 @@ class FlowTangents:
     def special_call(self, var, value, call, s):
         """A primitive of generated code, or a nested gradient: one more
         ``call_jvp``, of the wrapper that stands for the primitive."""
-        from ad_compiler.runtime.dispatch import call_jvp
+        from ad_compiler.runtime.applied import call_jvp
+
         from .special import FORWARD
         if not self.any_live(call, value):
             self.states[var] = Tan()

@@ -16,8 +16,9 @@ every saved operand still holds the value it had on its own iteration.
 import gast
 import numpy as np
 
-from . import kinds as K
-from . import nodes as N
+from ad_compiler.runtime.core import kinds as K
+
+from . import infer, nodes as N
 
 _IMPURE = frozenset(["call_fwd", "call_bwd", "restore_region", "scatter_add", "seed"])
 
@@ -102,7 +103,7 @@ class _Hoister:
         return None
 
     def _matrix(self, e):
-        k = K.expr_kind(e, self.kind_of, self.ctx.externs)
+        k = infer.expr_kind(e, self.kind_of, self.ctx.externs)
         return K.is_array(k) and k.ndim == 2
 
     def _plain(self, body):

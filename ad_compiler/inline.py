@@ -11,9 +11,9 @@ import types
 import gast
 
 from ad_compiler.runtime import helpers
+from ad_compiler.runtime.core import kinds as K
 
-from . import kinds as K
-from . import nodes as N
+from . import infer, nodes as N
 from .source import get_source
 
 _PARSED = {}
@@ -122,7 +122,7 @@ def simplify_unbroadcast(expr, externs, kind_of):
         if (node.__class__ is gast.Call and node.func.__class__ is gast.Name
                 and node.func.id in names and len(node.args) == 2
                 and node.args[1].__class__ is gast.Name):
-            if K.same_shape(K.expr_kind(node.args[0], kind_of, externs),
+            if K.same_shape(infer.expr_kind(node.args[0], kind_of, externs),
                             kind_of(node.args[1].id)):
                 return node.args[0]
         return node

@@ -19,8 +19,9 @@ Each pass reports whether it changed anything; per-statement facts
 import gast
 import numpy as np
 
-from . import kinds as K
-from . import nodes as N
+from ad_compiler.runtime.core import kinds as K
+
+from . import infer, nodes as N
 from .cse import cse
 from .hoist import hoist_products
 from .residuals import shape_residuals
@@ -196,7 +197,7 @@ class Optimizer:
         if cls is gast.BinOp:
             return self.numeric(e.left) and self.numeric(e.right)
         if cls is gast.Call:
-            if K.numeric(K.expr_kind(e, self.kind_of, self.ctx.externs)):
+            if K.numeric(infer.expr_kind(e, self.kind_of, self.ctx.externs)):
                 return True
             fn = self.ctx.resolver.static(e.func)
             return isinstance(fn, np.ufunc) or getattr(fn, "__module__", None) == "math"
@@ -282,7 +283,7 @@ class Optimizer:
 
     def _tangent_call(self, s):
         """``dout = call_tangent(...)``: the callee skips what only ``out`` needed."""
-        from ad_compiler.runtime.dispatch import call_tangent
+        from ad_compiler.runtime.applied import call_tangent
         func = N.name(self.ctx.externs.ref(call_tangent, "call_tangent"))
         call = gast.Call(func=func, args=s.value.args, keywords=s.value.keywords)
         return N.assign(s.targets[0].elts[1].id, call, s)
@@ -536,7 +537,7 @@ def _view_base(value):
 
 
 def _call_jvp():
-    from ad_compiler.runtime.dispatch import call_jvp
+    from ad_compiler.runtime.applied import call_jvp
     return call_jvp
 
 

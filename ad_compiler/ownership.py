@@ -13,10 +13,11 @@ import builtins
 import gast
 import numpy as np
 
-from . import kinds as K
+from ad_compiler.runtime.core import kinds as K
+from ad_compiler.runtime.core.errors import located
+
 from . import nodes as N
 from .aliasing import _change_after, _is_view, _mutations, _places
-from .errors import located
 
 
 def insert_guards(fn, guards, externs):

@@ -10,10 +10,11 @@
 """
 import numpy as np
 
+from ad_compiler.runtime.core import tree
+from ad_compiler.runtime.core.errors import ADError, annotate
 from ad_compiler.runtime.implicit import Collector
 
-from . import compiler, tree
-from .errors import ADError, annotate
+from . import compiler
 
 
 def param(x):
@@ -85,7 +86,7 @@ _IMPLICIT = compiler.Options(mode="grad", params=True)
 
 def implicit_gradient(f, params):
     """``gradient(f, Params(...))``: ``f`` takes no arguments and reads the params."""
-    from .api import Target
+    from ad_compiler.runtime.plan import Target
     target = Target(f)
     cells, values = target.inputs(())
     collector = Collector(list(params))

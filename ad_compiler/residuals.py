@@ -12,8 +12,8 @@ variables only where no nested function could read them later.
 import gast
 
 from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime.core import kinds as K
 
-from . import kinds as K
 from . import nodes as N
 
 

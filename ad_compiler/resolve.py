@@ -16,14 +16,14 @@ cache entry can check that what it relied on still holds:
 import builtins
 import types
 
-MISSING = object()
+from ad_compiler.runtime.core.options import MISSING  # noqa: F401  (re-exported)
 
 
 def _recorded(obj):
     """How a looked-up value is checked later: ``(is_kind, expected)``."""
     if callable(obj) or isinstance(obj, types.ModuleType):
         return False, obj
-    from .kinds import kind_of
+    from ad_compiler.runtime.core.kinds import kind_of
     return True, kind_of(obj)
 
 

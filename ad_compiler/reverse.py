@@ -17,18 +17,16 @@ and :mod:`reverse_flow`.
 import gast
 
 from ad_compiler.runtime import helpers as H
-from ad_compiler.runtime import registry
+from ad_compiler.runtime.core import kinds as K, registry
+from ad_compiler.runtime.core.errors import ADError, NoAdjointError, located
 
-from . import calls as C
-from . import kinds as K
-from . import nodes as N
-from .errors import ADError, NoAdjointError, located
+from . import calls as C, nodes as N
 from .inline import inlinable, instantiate
 from .reverse_calls import CallAdjoints
 from .reverse_data import DataAdjoints
 from .reverse_flow import FlowAdjoints
-from .steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step, Sweep,
-                    deposit_fn, fresh, rule_fn_name)
+from .steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step, Sweep, deposit_fn,
+                    fresh, rule_fn_name)
 
 
 def _real(k):

@@ -3,10 +3,10 @@ special forms, and calls into user code resolved at run time."""
 import gast
 
 from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime.core import kinds as K
+from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
 
-from . import kinds as K
 from . import nodes as N
-from .errors import UnsupportedSyntaxError, located
 from .steps import ZERO, Step
 
 
@@ -22,7 +22,7 @@ class CallAdjoints:
         over ``f``'s generated gradient code, with respect to ``f``'s inputs
         *and its captured variables* (for closures over outer variables).
         """
-        from ad_compiler.runtime.dispatch import call_tangent
+        from ad_compiler.runtime.applied import call_tangent
         from ad_compiler.runtime.transforms import FULL_GRAD
         f, xs = value.args[0], value.args[1:]
         starred = len(xs) == 1 and isinstance(xs[0], gast.Starred)

@@ -4,12 +4,10 @@ import gast
 import numpy as np
 
 from ad_compiler.runtime import helpers as H
-from ad_compiler.runtime import registry
+from ad_compiler.runtime.core import kinds as K, registry
+from ad_compiler.runtime.core.errors import NoAdjointError, UnsupportedSyntaxError, located
 
-from . import calls as C
-from . import kinds as K
-from . import nodes as N
-from .errors import NoAdjointError, UnsupportedSyntaxError, located
+from . import calls as C, nodes as N
 from .inline import instantiate
 from .steps import MAYBE, SET, ZERO, Save, Step, basic_index, fresh
 

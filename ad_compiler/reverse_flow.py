@@ -2,7 +2,8 @@
 replay their body backwards, restoring what they overwrote from stacks."""
 import gast
 
-from . import kinds as K
+from ad_compiler.runtime.core import kinds as K
+
 from . import nodes as N
 from .steps import MAYBE, SET, ZERO, Adj, Save, Step, has_break, saves
 

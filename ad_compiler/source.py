@@ -8,7 +8,6 @@ cells, and our own generated code).
 """
 import ast
 import copy
-import functools
 import hashlib
 import inspect
 import linecache
@@ -19,7 +18,9 @@ import types
 
 import gast
 
-from .errors import ADError
+from ad_compiler.runtime.callee import unwrap  # noqa: F401  (re-exported)
+from ad_compiler.runtime.core.errors import ADError, MissingReturnError
+from ad_compiler.runtime.generated import GENERATED, register_source  # noqa: F401
 
 
 class Source:
@@ -38,39 +39,6 @@ class Source:
         return "<Source %s at %s:%d>" % (self.name, self.filename, self.lineno)
 
 
-def unwrap(fn):
-    """``(function, leading arguments, keywords)`` behind the callable ``fn``,
-    or None when it has no Python function behind it (a builtin, a ufunc).
-
-    Bound methods give ``(function, (self,), {})``; callable objects
-    ``(type(obj).__call__, (obj,), {})``; staticmethod/classmethod wrappers
-    are opened; ``functools.lru_cache``/``cache`` give the wrapped function
-    (the cache only saves recomputation); ``functools.partial`` gives the
-    wrapped function with the partial's arguments first and its keywords.
-    """
-    if isinstance(fn, (staticmethod, classmethod)):
-        fn = fn.__func__
-    if isinstance(fn, types.MethodType):
-        return fn.__func__, (fn.__self__,), {}
-    if isinstance(fn, types.FunctionType):
-        return fn, (), {}
-    if isinstance(fn, functools.partial):
-        inner = unwrap(fn.func)
-        if inner is None:
-            return None
-        func, lead, keywords = inner
-        return func, lead + tuple(fn.args), {**keywords, **fn.keywords}
-    if type(fn) is _LRU_WRAPPER:
-        return unwrap(fn.__wrapped__)
-    call = getattr(type(fn), "__call__", None)
-    if isinstance(call, types.FunctionType):
-        return call, (fn,), {}
-    return None
-
-
-_LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
-
-
 _PARSED_FILES = {}
 _SOURCES = {}
 
@@ -83,9 +51,9 @@ def get_source(func):
     if hit is not None:
         return hit
     lines = linecache.getlines(code.co_filename, func.__globals__)
-    if not lines and code.co_filename in _GENERATED:
+    if not lines and code.co_filename in GENERATED:
         # our own generated code, dropped by linecache.clearcache(): put it back
-        register_source(code.co_filename, _GENERATED[code.co_filename])
+        register_source(code.co_filename, GENERATED[code.co_filename])
         lines = linecache.getlines(code.co_filename)
     if not lines:
         raise ADError(
@@ -298,21 +266,23 @@ def _to_gast(node):
     return gast.ast_to_gast(node)
 
 
-_GENERATED = {}      # file name of generated code -> its text
-
-
-def register_source(filename, text):
-    """Put generated source into linecache so tracebacks and pdb can show it.
-
-    The entry has no modification time, so ``linecache.checkcache()`` keeps
-    it; a copy is kept here for after ``linecache.clearcache()``.
-    """
-    _GENERATED[filename] = text
-    lines = text.splitlines(True)
-    linecache.cache[filename] = (len(text), None, lines, filename)
-
-
 def remember(code, source):
     """Use ``source`` for ``code``: a function the compiler built from a syntax
     tree (a helper's mutating form), whose errors cite the helper's own lines."""
     _SOURCES[(code, code.co_filename)] = source
+
+
+def check_returns(func):
+    """A function with no ``return <value>`` returns None: say so, with its
+    file and line, instead of differentiating nothing."""
+    if func.__code__.co_name == "<lambda>" or getattr(func, "__ad_generated__", False):
+        return
+    todo = list(get_source(func).node.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, gast.Return) and node.value is not None and not (
+                isinstance(node.value, gast.Constant) and node.value.value is None):
+            return
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
+            todo.extend(gast.iter_child_nodes(node))
+    raise MissingReturnError.for_function(func)

@@ -5,20 +5,22 @@ forward sweep of the gradient code), the primitives generated code calls
 (``call_fwd``, ``call_bwd``, ``call_jvp``, ``call_tangent``), and API functions that cannot
 simply be differentiated through their Python source.
 """
-from ad_compiler.runtime import dispatch, transforms
+from ad_compiler.runtime import applied, dispatch, transforms
 
-from . import api, calls
+from . import calls
+
+
+def install_api(functions):
+    """The API's transforms (name -> function), installed by ad_compiler.api
+    when it is imported (this module sits below the API)."""
+    calls.SPECIAL.update({fn: name for name, fn in functions.items()})
+
 
 calls.SPECIAL.update({
-    api.gradient: "gradient",
-    api.grad: "grad",
-    api.jvp: "jvp",
-    api.pullback: "pullback",
-    api.withgradient: "withgradient",
     dispatch.call_fwd: "call_fwd",
     dispatch.call_bwd: "call_bwd",
-    dispatch.call_jvp: "call_jvp",
-    dispatch.call_tangent: "call_tangent",
+    applied.call_jvp: "call_jvp",
+    applied.call_tangent: "call_tangent",
 })
 
 # special name -> (wrapper class, positions of its static arguments)

@@ -5,8 +5,8 @@ import operator
 import gast
 
 from ad_compiler.runtime import helpers as H
+from ad_compiler.runtime.core import kinds as K
 
-from . import kinds as K
 from . import nodes as N
 from .tape import Save
 

@@ -5,8 +5,9 @@ instead.  What is not rejected here must work end to end.
 """
 import gast
 
+from ad_compiler.runtime.core.errors import unsupported
+
 from . import nodes as N
-from .errors import unsupported
 
 _ADVICE = {
     gast.Yield: ("'yield'", "return a list instead of yielding"),

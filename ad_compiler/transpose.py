@@ -11,10 +11,17 @@ forward rule with ``@tangent`` where that matters.
 """
 import numpy as np
 
+from ad_compiler.runtime.core.errors import NoAdjointError
 from ad_compiler.runtime.helpers import zeros_like
 
-from .api import gradient
-from .errors import NoAdjointError
+# The API's gradient, installed by ad_compiler.api when it is imported (this
+# module sits below the API; generated code calls transposed_jvp at run time).
+gradient = None
+
+
+def install(api_gradient):
+    global gradient
+    gradient = api_gradient
 
 
 def transposed_jvp(vjp, index, d, ans, *args, **kwargs):

@@ -1,5 +1,5 @@
 """Errors of models, losses, optimisers and training (all are ADErrors)."""
-from ad_compiler.errors import ADError
+from ad_compiler.runtime.core.errors import ADError
 
 
 class LayerError(ADError):

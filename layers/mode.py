@@ -15,7 +15,7 @@ exactly when it runs inside ``gradient`` or another transform), ``True``
 [None, None]
 """
 from ad_compiler.runtime.mode import differentiating
-from ad_compiler.tree import tree_children
+from ad_compiler.runtime.core.tree import tree_children
 
 
 def training(layer):

@@ -2,5 +2,6 @@
 
 Importing this package registers every rule table.
 """
-from . import registry, helpers, ownership  # noqa: F401
-from . import rules_basic, rules_numpy, rules_reductions, rules_runtime, rules_linalg  # noqa: F401
+from . import (helpers, ownership, rules_arrays, rules_basic, rules_complex,  # noqa: F401
+               rules_linalg, rules_matrix, rules_numpy, rules_reductions, rules_runtime)
+from .core import registry  # noqa: F401

@@ -8,6 +8,8 @@ remembered.  A call that does not fit raises ``ArgumentError`` (a
 """
 import inspect
 
+from .core.errors import ArgumentError, function_name, user_site, where_defined
+
 _VARARGS, _VARKW = 0x04, 0x08
 
 _EMPTY = object()
@@ -72,7 +74,6 @@ def _fill_defaults(func, values, args, kwargs):
 def bind_error(func, args, kwargs, problem):
     """An ArgumentError (a TypeError) naming the call site, ``func``'s signature
     and where it is defined."""
-    from ad_compiler.errors import ArgumentError, function_name, user_site, where_defined
     try:
         sig = str(inspect.signature(func, follow_wrapped=False))
     except (TypeError, ValueError):

@@ -21,16 +21,14 @@ is compiled once per (code object, active parameters, argument kinds).
 import functools
 import types
 
-from . import helpers, implicit, registry
+from . import entry as _entry, helpers, implicit
 from .binding import bind, param_of
+from .callee import static_call
+from .core import registry
+from .core.errors import NoAdjointError, UnsupportedDerivativeError, public_name, user_site
 from .helpers import Struct, zeros_like
-from .lazy import ad, rt
 
 _LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
-
-
-def _compiler():
-    return ad.compiler
 
 
 def _constructor_fields(cls):
@@ -71,7 +69,6 @@ class Target:
         if isinstance(fn, type):
             self.fields = _constructor_fields(fn)
             if self.fields is None:
-                from ad_compiler.errors import NoAdjointError
                 raise NoAdjointError(
                     "cannot differentiate through the constructor of %s: build the object "
                     "outside the differentiated function, make it a dataclass or namedtuple, "
@@ -106,7 +103,6 @@ class Target:
             return
         inner = Target(fn.func)
         if inner.func is None or inner.recompute or inner.keywords:
-            from ad_compiler.errors import NoAdjointError, public_name, user_site
             name = public_name(fn.func)
             raise NoAdjointError(
                 "%scannot differentiate functools.partial(%s, ...): only a partial of Python code "
@@ -149,14 +145,12 @@ def cell_values(func):
 def _check_partial_not_differentiated(fn, target):
     """A partial's bound arguments have no place in the callable's gradient."""
     if target.keywords is not None and (target.bound or target.keywords):
-        from ad_compiler.errors import UnsupportedDerivativeError
         raise UnsupportedDerivativeError(
             "the gradient with respect to the arguments bound by %r is not supported; pass "
             "them to the call instead of binding them with functools.partial" % (fn,))
 
 
 def _no_adjoint(fn):
-    from ad_compiler.errors import NoAdjointError
     return NoAdjointError.for_function(fn, registry.qualified_name(fn))
 
 
@@ -218,7 +212,7 @@ def call_fwd(fn, spec, *args, **kwargs):
         slots = _slots(func, entry, len(target.bound), len(args), kwargs)
         for index, _ in (slots.values() if isinstance(slots, dict) else slots):
             active.add(len(cells) + index)
-    compiled = _compiler().vjp_function(func, tuple(sorted(active)), cells + values, params)
+    compiled = _entry.compiler.vjp_function(func, tuple(sorted(active)), cells + values, params)
     if target.recompute:
         # checkpoint: keep only the inputs; call_bwd runs the forward sweep again.
         out = func(*values)
@@ -306,72 +300,6 @@ def constructor_grads(res, g):
     return tuple(out)
 
 
-# ---------------------------------------------------------------- forward mode
-
-def call_jvp(fn, spec, tangents, *args, **kwargs):
-    """``(out, tangent of out)`` of ``fn(*args, **kwargs)`` given the tangents of
-    the ``spec`` entries, by the callee's forward-mode code (see transforms)."""
-    return _jvp(fn, spec, tangents, args, kwargs, False)
-
-
-def call_tangent(fn, spec, tangents, *args, **kwargs):
-    """``call_jvp`` where the caller needs only the tangent: the callee runs
-    code with everything that only its output needed removed (the gradient
-    itself, in a Hessian-vector product)."""
-    return _jvp(fn, spec, tangents, args, kwargs, True)
-
-
-def _jvp(fn, spec, tangents, args, kwargs, tangent_only):
-    transforms = rt.transforms
-    if not isinstance(fn, transforms.Wrapper):
-        fn, spec, args = as_function(fn, spec, args, kwargs)
-        if "fn" in spec and isinstance(fn, functools.partial):
-            _check_partial_not_differentiated(fn, Target(fn))
-    applied = transforms.resolve(fn, args, kwargs)
-    if applied is None:
-        result = _constructor_jvp(fn, spec, tangents, args, kwargs)
-        return result[1] if tangent_only else result
-    place = transforms._placement(spec, args, kwargs)
-    return transforms.jvp_applied(applied, applied.tangents(*place(tangents)), tangent_only)
-
-
-def _put(by_input, index, item, t, value):
-    """Place one argument's tangent, inside ``*args``/``**kwargs`` if need be."""
-    if t is None:
-        return
-    if item is None:
-        by_input[index] = t
-        return
-    whole = by_input.get(index)
-    if whole is None:
-        whole = [None] * len(value) if isinstance(item, int) else {}
-    if isinstance(item, int):
-        whole = list(whole)
-        whole[item] = t
-        by_input[index] = tuple(whole)
-    else:
-        whole = dict(whole)
-        whole[item] = t
-        by_input[index] = whole
-
-
-def _constructor_jvp(fn, spec, tangents, args, kwargs):
-    """Forward mode through a namedtuple/dataclass constructor: field by field."""
-    out = fn(*args, **kwargs)
-    fields = Target(fn).fields
-    per_field = dict.fromkeys(fields)
-    for entry, t in zip(spec, tangents):
-        if isinstance(entry, int):
-            per_field[fields[entry if entry >= 0 else len(args) + entry]] = t
-        elif isinstance(entry, str) and entry in per_field:
-            per_field[entry] = t
-    if all(t is None for t in per_field.values()):
-        return out, None
-    if isinstance(out, tuple):          # a namedtuple's tangent is one of its type
-        return out, type(out)._make([per_field[f] for f in fields])
-    return out, Struct({k: v for k, v in per_field.items() if v is not None})
-
-
 def as_function(fn, spec, args, kwargs):
     """A function with a rule, called by value (``act(x)``, ``x.sum()`` of unknown
     kind), becomes a plain function calling it by a global name, so that one
@@ -380,7 +308,6 @@ def as_function(fn, spec, args, kwargs):
     if target.rule is None or target.fields is not None:
         return fn, spec, args
     fn = rule_primal(fn)
-    from .transforms import static_call
     if target.bound:
         callee = getattr(type(target.bound[0]), fn.__name__)
         args = target.bound + tuple(args)

@@ -12,48 +12,10 @@ import types
 
 import numpy as np
 
+from .core.errors import ADError, NoAdjointError, NonScalarOutputError
+from .core.tree import Struct  # noqa: F401  (re-exported: generated code builds them)
 from .shapes import (SMALL, like_dtype, shape_only, spread,  # noqa: F401  (re-exported)
                      unbroadcast, unbroadcast_scalar)
-
-
-class Struct:
-    """The gradient of an object: its differentiable attributes by name.
-
-    It stands for a user object (a layer, a closure, a dataclass) while
-    gradients are accumulated; :func:`ad_compiler.tree.rebuild` turns it
-    into an object of the user's type at the end.
-    """
-
-    __slots__ = ("fields",)
-
-    def __init__(self, fields=None):
-        self.fields = dict(fields or {})
-
-    def __getattr__(self, name):
-        try:
-            return self.fields[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __getitem__(self, name):
-        return self.fields.get(name)
-
-    def __eq__(self, other):
-        return isinstance(other, Struct) and _fields_equal(self.fields, other.fields)
-
-    __hash__ = None
-
-    def __repr__(self):
-        inner = ", ".join("%s=%r" % kv for kv in sorted(self.fields.items()))
-        return "Struct(%s)" % inner
-
-
-def _fields_equal(a, b):
-    if a.keys() != b.keys():
-        return False
-    return all(np.array_equal(a[k], b[k]) if isinstance(a[k], np.ndarray) else a[k] == b[k]
-               for k in a)
-
 
 # ---------------------------------------------------------------- zeros
 
@@ -85,7 +47,6 @@ def seed(y, where="", first_of_tuple=False):
         return (seed(y[0], where),) + (None,) * (len(y) - 1)
     if isinstance(y, (complex, np.complexfloating)) or getattr(y, "dtype", None) is not None \
             and y.dtype.kind == "c":
-        from ad_compiler.errors import NonScalarOutputError
         raise NonScalarOutputError(
             "%soutput is complex, so the gradient is not defined; differentiate a real "
             "number such as abs(z) ** 2 or z.real, or use jvp" % (where + ": " if where else ""))
@@ -94,7 +55,6 @@ def seed(y, where="", first_of_tuple=False):
     shape = getattr(y, "shape", None)
     if shape == ():
         return np.ones_like(y, dtype=float) if y.dtype.kind not in "fc" else np.ones_like(y)
-    from ad_compiler.errors import NonScalarOutputError
     raise NonScalarOutputError.for_value(y, where)
 
 
@@ -169,10 +129,9 @@ def _array_like(x):
 
 def _attr_rule(x, name):
     """The rule for property ``name`` of array ``x``; None for a method."""
-    from . import registry
+    from .core import registry
     rule = registry.lookup_attr(type(x), name)
     if rule is None and not callable(getattr(type(x), name, None)):
-        from ad_compiler.errors import NoAdjointError
         raise NoAdjointError("no derivative rule for attribute ndarray.%s; register one with "
                              "registry.defattr(numpy.ndarray, %r, vjp=..., jvp=...)"
                              % (name, name))
@@ -201,7 +160,6 @@ def add_attr(bx, x, name, g):
         if rule.nondiff:
             return bx
         if rule.vjps is None:
-            from ad_compiler.errors import NoAdjointError
             raise NoAdjointError("no adjoint for attribute ndarray.%s; register one with "
                                  "registry.defattr(numpy.ndarray, %r, vjp=...)" % (name, name))
         return add(bx, rule.vjps[0](g, getattr(x, name), x))
@@ -360,7 +318,6 @@ def sequence_grad(g, x):
         return list(g)                  # views walk in a fixed order, like a list
     if all(v is None for v in g):
         return None
-    from ad_compiler.errors import ADError
     raise ADError("cannot differentiate through the items of a %s walked by a loop: "
                   "build a list first (for v in list(...)) or iterate over the sequence "
                   "itself" % type(x).__name__)
@@ -481,15 +438,6 @@ def make_struct(names, *values):
 
 
 # ---------------------------------------------------------------- lists of unknown kind
-
-def pop_tangent(obj, dobj, *args):
-    """Forward mode of ``obj.pop(*args)`` when ``obj``'s kind was not known."""
-    if isinstance(obj, list):
-        value = obj.pop(*args)
-        return value, (dobj.pop(*args) if dobj else None)
-    from .dispatch import call_jvp
-    return call_jvp(obj.pop, ("fn",), (dobj,), *args)
-
 
 def append_tangent(obj, dobj, value, dvalue):
     """Forward mode of ``obj.append(value)``; returns the tangent of ``obj``."""

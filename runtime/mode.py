@@ -22,7 +22,7 @@ def differentiating():
     code (``gradient``, ``pullback``, ``jvp`` and every higher order).
 
     >>> from ad_compiler import gradient
-    >>> from ad_compiler.runtime.mode import differentiating
+    >>> from .mode import differentiating
     >>> differentiating()
     False
     """

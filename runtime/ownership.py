@@ -23,7 +23,8 @@ import sys
 
 import numpy as np
 
-from .registry import nondifferentiable
+from .core.errors import UnsupportedSyntaxError
+from .core.registry import nondifferentiable
 
 _MUTABLE = (np.ndarray, list, dict, set, bytearray)
 
@@ -79,7 +80,6 @@ def check_owned(value, where, name):
 
 
 def _refuse(where, name):
-    from ad_compiler.errors import UnsupportedSyntaxError
     raise UnsupportedSyntaxError(
         "%s: '%s' is changed in place, but its object is shared with another value (an "
         "argument, a global, a container or a view's base), which Python would change too; "
@@ -94,7 +94,6 @@ def check_part(container, index, part, where):
     """
     if isinstance(container, np.ndarray):
         if isinstance(part, np.ndarray) and not np.may_share_memory(part, container):
-            from ad_compiler.errors import UnsupportedSyntaxError
             raise UnsupportedSyntaxError(
                 "%s: the inner index of a chained store selects a copy (an array index), so "
                 "the store would not reach the array; index once: 'y[i, j] = v'" % where)
@@ -112,7 +111,6 @@ def check_immutable(value, message):
     for a number (``+=`` rebinds it), refused for anything that ``+=`` or a
     store could change in place."""
     if not isinstance(value, _IMMUTABLE):
-        from ad_compiler.errors import UnsupportedSyntaxError
         raise UnsupportedSyntaxError(message)
 
 

@@ -17,22 +17,19 @@ fast path of repeated calls.  ``clear`` forgets every plan and fast path.
 import types
 import weakref
 
-import gast
 import numpy as np
 
-from ad_compiler import compiler, tree
-from ad_compiler import kinds as K
-from ad_compiler.errors import ArgumentError, MissingReturnError, NonScalarOutputError, \
-    function_name, user_site
-from ad_compiler.resolve import MISSING
-from ad_compiler.source import get_source, unwrap
-
-from . import dispatch, registry
+from . import dispatch, entry
+from .callee import unwrap
+from .core import kinds as K, registry, tree
+from .core.errors import (ADError, ArgumentError, MissingReturnError, NonScalarOutputError,
+                          function_name, user_site)
+from .core.options import MISSING, Options
 from .mode import enter as _enter, leave as _leave
 
-GRAD = compiler.Options(mode="grad")
-VALUE_AND_GRAD = compiler.Options(mode="value_and_grad")
-SPLIT = compiler.Options(mode="split")
+GRAD = Options(mode="grad")
+VALUE_AND_GRAD = Options(mode="value_and_grad")
+SPLIT = Options(mode="split")
 
 # Arguments that the function can hardly use as numbers: with one of these
 # (or nothing differentiated) the value is computed too, so that the gradient
@@ -105,23 +102,6 @@ def _site():
     return site + ": " if site else ""
 
 
-def check_returns(func):
-    """A function with no ``return <value>`` returns None: say so, with its
-    file and line, instead of differentiating nothing."""
-    code = func.__code__
-    if func is _apply or code.co_name == "<lambda>" or getattr(func, "__ad_generated__", False):
-        return
-    todo = list(get_source(func).node.body)
-    while todo:
-        node = todo.pop()
-        if isinstance(node, gast.Return) and node.value is not None and not (
-                isinstance(node.value, gast.Constant) and node.value.value is None):
-            return
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
-            todo.extend(gast.iter_child_nodes(node))
-    raise MissingReturnError.for_function(func)
-
-
 def check_value(y, plan):
     """The value computed alongside the gradient must be a scalar."""
     if y is None:
@@ -163,9 +143,10 @@ class Plan:
         active = tuple(sorted({len(cells) + where[i][0] for i in wrt if differentiable(args[i])}))
         self.value = options.mode == "grad" and (
             not active or any(type(a) in _SUSPECT for a in args))
-        self.compiled = compiler.grad_function(func, active, cells + values,
+        self.compiled = entry.compiler.grad_function(func, active, cells + values,
                                                VALUE_AND_GRAD if self.value else options)
-        check_returns(func)
+        if func is not _apply:
+            entry.compiler.check_returns(func)
         self.fn, self.code, self.globals = target.fn, func.__code__, func.__globals__
         self.lead, self.keywords, self.n = target.lead, target.keywords, len(args)
         self.guards = tuple(guard(v) for v in cells + values)
@@ -262,7 +243,6 @@ def to_float(x, g):
     if g is None:
         return 0.0
     if getattr(g, "ndim", 0):
-        from ad_compiler.errors import ADError
         raise ADError("internal error: the gradient of the number %r is an array of shape %s; "
                       "please report this with the function" % (x, g.shape))
     return float(g.real)        # the real part of a complex cotangent (see tree.finish)
@@ -287,7 +267,7 @@ class FastSlot:
 _SLOTS = weakref.WeakSet()
 
 
-@compiler.on_clear
+@entry.on_clear
 def clear():
     PLANS.clear()
     FAST.clear()
@@ -303,7 +283,7 @@ def plan_for(f, args, wrt, options):
     if plan is not None:
         inputs = plan.inputs(f, args)
         if inputs is not None:
-            compiler.note_used(plan.compiled)
+            entry.compiler.note_used(plan.compiled)
             return plan, args, inputs
     args = tuple(as_input(a) for a in args)
     plan = Plan(Target(f), args, wrt, options)

@@ -5,9 +5,10 @@ import numpy
 import numpy as xp
 
 from .helpers import broadcast_like, unbroadcast
-from .registry import ARRAY, SAME, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
+from .core.registry import ARRAY, SAME, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
 from .rules_complex import is_complex
 from .rules_numpy import _size, like_arg, structure_like
+from .core.errors import UnsupportedDerivativeError
 
 # ---------------------------------------------------------------- shape ops
 
@@ -207,7 +208,6 @@ def linspace_weights(ans, num, endpoint, axis, retstep, dtype, which):
     ``stop`` (1: t), t = k / (num - 1) (k / num without the endpoint), shaped to
     broadcast along the samples' axis of ``ans``; zero for an integer ``dtype``."""
     if retstep:
-        from ad_compiler.errors import UnsupportedDerivativeError
         raise UnsupportedDerivativeError(
             "the derivative of numpy.linspace with retstep=True is not supported; compute "
             "the step as (stop - start) / (num - 1) instead")

@@ -12,9 +12,10 @@ import numpy
 from .helpers import (broadcast_like, copy_input, items_grad, items_tangent,
                       iter_sequence, log, sequence_grad, sequence_jvp, sequence_vjp, spread,
                       stop_gradient, sum_jvp, sum_vjp, unbroadcast, values_grad, values_tangent)
-from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
+from .core.registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
                        defvjp, defvjp_all, nondifferentiable)
 from .rules_complex import abs_jvp, abs_vjp, sign
+from .core.errors import NoAdjointError
 
 # ---------------------------------------------------------------- operators
 
@@ -68,7 +69,7 @@ defvjp(builtins.sum, lambda g, ans, x, start=0: sum_vjp(g, x), out=SCALAR)
 defjvp(builtins.sum, lambda d, ans, x, start=0: sum_jvp(d, x))
 def _container_kind(tag):
     def kind(args, keywords):
-        from ad_compiler import kinds
+        from .core import kinds
         return getattr(kinds, tag)
     return kind
 
@@ -119,7 +120,6 @@ def sorted_order(items, key=None, reverse=False):
     (the same stable sort, on positions)."""
     if not isinstance(items, (list, tuple)) and not (
             isinstance(items, numpy.ndarray) and items.ndim == 1):
-        from ad_compiler.errors import NoAdjointError
         raise NoAdjointError("the derivative of sorted() of a %s is not supported; sort a "
                              "list, a tuple or a 1-D array (sorted(list(...)))"
                              % type(items).__name__)

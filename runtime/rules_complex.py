@@ -29,8 +29,9 @@ import numpy
 import numpy as xp
 
 from .helpers import zeros_like
-from .registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defattr, defjvp, defvjp,
-                       nondifferentiable)
+from .core.errors import UnsupportedDerivativeError
+from .core.registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defattr, defjvp,
+                            defvjp, nondifferentiable)
 
 
 def is_complex(x):
@@ -86,7 +87,6 @@ def real_only(x, what):
     """``x`` itself; an ``UnsupportedDerivativeError`` if it is complex, for rules that
     assume real input (``what`` names the function)."""
     if is_complex(x):
-        from ad_compiler.errors import UnsupportedDerivativeError
         raise UnsupportedDerivativeError(
             "the derivative of %s of complex values is not supported (its rule assumes real "
             "input); rewrite it with abs, real, imag, conj, exp, log and arithmetic, or "

@@ -17,7 +17,7 @@ import numpy
 import numpy as xp
 
 from .helpers import unbroadcast
-from .registry import def_linear, defattr, defjvp, defvjp, nondifferentiable
+from .core.registry import def_linear, defattr, defjvp, defvjp, nondifferentiable
 from .rules_numpy import _kinds, like_arg
 
 # ---------------------------------------------------------------- output kinds
@@ -333,4 +333,3 @@ defvjp(numpy.diag, lambda g, ans, v, k=0: diag_vjp(g, v, k),
        out=lambda args, kw: _kinds().array())
 def_linear(numpy.diag)
 
-from . import rules_matrix  # noqa: E402,F401  (inverse, determinants, solve, norms)

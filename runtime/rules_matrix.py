@@ -12,11 +12,12 @@ import numpy
 import numpy as xp
 
 from .helpers import Struct, item, unbroadcast
-from .registry import SAME, def_linear, defjvp, defvjp, nondifferentiable
+from .core.registry import SAME, def_linear, defjvp, defvjp, nondifferentiable
 from .rules_complex import real_only
 from .rules_linalg import drop_two, like_b, matmul_vjp_a
 from .rules_numpy import _kinds, like_arg, reduction_kind
 from .rules_reductions import prod_others, prod_pairs, sum_grad, unsupported_derivative
+from .core.errors import UnsupportedDerivativeError
 
 # ---------------------------------------------------------------- inverse, determinants, solve
 
@@ -114,7 +115,6 @@ def norm_power(ord, x, axis):
         return 2.0
     if not matrix and not isinstance(ord, str) and 1 <= ord < numpy.inf:
         return float(ord)
-    from ad_compiler.errors import UnsupportedDerivativeError
     raise UnsupportedDerivativeError(
         "the derivative of numpy.linalg.norm with ord=%r on %s is not supported; use "
         "ord=None or 'fro', a vector p-norm with finite p >= 1, or register your own rule "

@@ -33,7 +33,7 @@ import numpy as xp
 
 from .helpers import broadcast_like, unbroadcast
 from . import rules_basic  # noqa: F401  (registers the operator rules def_same copies)
-from .registry import (ELEMENTWISE, def_linear, def_same, def_unary, defjvp, defvjp,
+from .core.registry import (ELEMENTWISE, def_linear, def_same, def_unary, defjvp, defvjp,
                        nondifferentiable)
 
 # ---------------------------------------------------------------- output kinds
@@ -42,7 +42,7 @@ from .registry import (ELEMENTWISE, def_linear, def_same, def_unary, defjvp, def
 
 
 def _kinds():
-    from ad_compiler import kinds     # imported late: the compiler imports this package
+    from .core import kinds     # imported late: the compiler imports this package
     return kinds
 
 
@@ -263,4 +263,3 @@ defvjp(numpy.copysign, lambda g, ans, x1, x2: unbroadcast(
 defjvp(numpy.copysign, lambda d, ans, x1, x2: broadcast_like(
     d * xp.sign(x1) * xp.copysign(1.0, x2), ans), None)
 
-from . import rules_arrays  # noqa: E402,F401  (shape ops, joins, casts, constructors)

@@ -7,9 +7,10 @@ import numpy
 import numpy as xp
 
 from .helpers import spread
-from .registry import ARRAY, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
+from .core.registry import ARRAY, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
 from .rules_complex import real_only
 from .rules_numpy import _axes, _size, like_arg, reduction_kind
+from .core.errors import UnsupportedDerivativeError
 
 # ---------------------------------------------------------------- reductions
 # ``where=`` masks and ``initial=`` values are honoured; ``keepdims`` may be
@@ -203,7 +204,6 @@ def prod_pairs(v, a, axis=None, initial=None, where=True):
 
 def unsupported_derivative(g, what, advice):
     """Raise for a case a rule does not cover (an error, never a wrong value)."""
-    from ad_compiler.errors import UnsupportedDerivativeError
     raise UnsupportedDerivativeError("%s is not supported; %s" % (what, advice))
 
 

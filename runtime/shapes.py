@@ -6,6 +6,8 @@ attribute reads.
 """
 import numpy as np
 
+from .core.errors import UnsupportedDerivativeError, user_site
+
 
 def like_dtype(g, x):
     """A Python-number cotangent ``g`` as a scalar of ``x``'s float dtype.
@@ -132,7 +134,6 @@ def _sequence_operand(g, x):
     anything but the trivial case is refused (never a wrong gradient)."""
     if isinstance(x, (list, tuple)) and len(x) == len(g):
         return g
-    from ad_compiler.errors import UnsupportedDerivativeError, user_site
     site = user_site()
     raise UnsupportedDerivativeError(
         "%sconcatenating or repeating a list or tuple of differentiated values with + or * is "

@@ -4,7 +4,7 @@ import pytest
 
 from ad_compiler import ADError
 from ad_compiler.checks import check_grads, numerical_gradient
-from ad_compiler.runtime.registry import defvjp
+from ad_compiler.runtime.core.registry import defvjp
 
 
 def wrong_sin(x):
@@ -68,7 +68,7 @@ def test_catches_a_wrong_forward_rule_at_second_order():
     """The reverse gradient uses only the reverse rule; order 2 runs the
     forward rule over the adjoint, so a wrong tangent rule must fail there,
     and the first-order forward check (jvp against the gradient) catches it."""
-    from ad_compiler.runtime.registry import defjvp
+    from ad_compiler.runtime.core.registry import defjvp
     defjvp(right_vjp_wrong_jvp, lambda d, ans, x: d * np.cos(x) * 1.01)
     f = lambda x: np.sum(right_vjp_wrong_jvp(x) ** 2)  # noqa: E731
     check_grads(f, np.array([0.3, 0.7]), modes=("rev",))

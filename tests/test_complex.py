@@ -14,9 +14,9 @@ import pytest
 
 import ad_compiler
 from ad_compiler import gradient, jvp
-from ad_compiler.errors import NonScalarOutputError
+from ad_compiler.runtime.core.errors import NonScalarOutputError
 from ad_compiler.checks import check_grads
-from ad_compiler.runtime import registry
+from ad_compiler.runtime.core import registry
 from ad_compiler.runtime import rules_complex as RC
 from test_rules_numpy import rule_jvp
 

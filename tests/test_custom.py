@@ -96,7 +96,7 @@ def cube_jvp(tangents, ans, x):
 
 
 def test_tangent_rule_is_registered():
-    from ad_compiler.runtime.registry import lookup
+    from ad_compiler.runtime.core.registry import lookup
     rule = lookup(cube)
     assert rule.jvp_all is cube_jvp and rule.vjp_all is cube_vjp
 

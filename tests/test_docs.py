@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["ad_compiler", "ad_compiler.api", "ad_compiler.checks", "ad_compiler.custom",
-           "ad_compiler.params", "ad_compiler.tree", "ad_compiler.runtime.helpers"]
+           "ad_compiler.params", "ad_compiler.runtime.core.tree", "ad_compiler.runtime.helpers"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -23,7 +23,7 @@ import pytest
 
 import ad_compiler
 from ad_compiler.checks import check_grads
-from ad_compiler.errors import ADError
+from ad_compiler.runtime.core.errors import ADError
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.mode import differentiating
 from ad_compiler.runtime import ownership, registry

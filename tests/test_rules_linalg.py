@@ -12,7 +12,7 @@ import pytest
 
 import ad_compiler
 from ad_compiler.checks import check_grads
-from ad_compiler.runtime import registry
+from ad_compiler.runtime.core import registry
 from ad_compiler.runtime import rules_linalg as L
 from ad_compiler.runtime import rules_matrix as MX
 from test_rules_numpy import _case, check_rule, covered, has_forward_rules

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import ad_compiler
-from ad_compiler import kinds as K
+from ad_compiler.runtime.core import kinds as K
 from ad_compiler.checks import check_grads
-from ad_compiler.runtime import registry
+from ad_compiler.runtime.core import registry
 from ad_compiler.runtime import rules_arrays as RA
 from ad_compiler.runtime import rules_numpy as R
 from ad_compiler.runtime import rules_reductions as RR

@@ -20,7 +20,7 @@ import pytest
 import ad_compiler.runtime.helpers as H
 from ad_compiler import adjoint_source, compiler
 from ad_compiler.checks import check_grads
-from ad_compiler.runtime import registry
+from ad_compiler.runtime.core import registry
 from test_control_flow import over_dict_items
 
 V = np.array([0.5, -1.2, 2.0])

@@ -1,0 +1,72 @@
+"""Opening a callable: the Python function behind it, with the arguments it
+adds in front (a bound ``self``, a partial's arguments) and its keywords.
+
+>>> import functools
+>>> def f(a, b, c=0): return a + b + c
+>>> unwrap(functools.partial(f, 1, c=3))[1:]
+((1,), {'c': 3})
+"""
+import functools
+import types
+
+from .generated import register_source
+
+
+def unwrap(fn):
+    """``(function, leading arguments, keywords)`` behind the callable ``fn``,
+    or None when it has no Python function behind it (a builtin, a ufunc).
+
+    Bound methods give ``(function, (self,), {})``; callable objects
+    ``(type(obj).__call__, (obj,), {})``; staticmethod/classmethod wrappers
+    are opened; ``functools.lru_cache``/``cache`` give the wrapped function
+    (the cache only saves recomputation); ``functools.partial`` gives the
+    wrapped function with the partial's arguments first and its keywords.
+    """
+    if isinstance(fn, (staticmethod, classmethod)):
+        fn = fn.__func__
+    if isinstance(fn, types.MethodType):
+        return fn.__func__, (fn.__self__,), {}
+    if isinstance(fn, types.FunctionType):
+        return fn, (), {}
+    if isinstance(fn, functools.partial):
+        inner = unwrap(fn.func)
+        if inner is None:
+            return None
+        func, lead, keywords = inner
+        return func, lead + tuple(fn.args), {**keywords, **fn.keywords}
+    if type(fn) is _LRU_WRAPPER:
+        return unwrap(fn.__wrapped__)
+    call = getattr(type(fn), "__call__", None)
+    if isinstance(call, types.FunctionType):
+        return call, (fn,), {}
+    return None
+
+
+_LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
+
+
+_STATIC = {}
+
+
+def static_call(fn, n_args, keywords=()):
+    """A plain function calling ``fn`` by a global name, so its rule is inlined.
+
+    ``gradient(np.sin, x)`` and ``hessian(np.sin, x)`` differentiate
+    ``def apply_sin(_a0): return _fn(_a0)`` like any user function.
+    """
+    key = (id(fn), n_args, keywords)
+    got = _STATIC.get(key)
+    if got is not None and got[0] is fn:
+        return got[1]
+    name = "apply_" + "".join(c if c.isalnum() else "_" for c in
+                              getattr(fn, "__name__", "fn"))
+    params = ["_a%d" % i for i in range(n_args)] + list(keywords)
+    call = ["_a%d" % i for i in range(n_args)] + ["%s=%s" % (k, k) for k in keywords]
+    text = "def %s(%s):\n    return _fn(%s)\n" % (name, ", ".join(params), ", ".join(call))
+    filename = "<ad_compiler apply %s %d>" % (name, len(_STATIC))
+    register_source(filename, text)         # (kept for after linecache.clearcache())
+    namespace = {"_fn": fn}
+    exec(compile(text, filename, "exec"), namespace)
+    func = namespace[name]
+    _STATIC[key] = (fn, func)
+    return func
