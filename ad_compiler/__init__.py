@@ -5,16 +5,16 @@
 (14.0,)
 """
 import ad_compiler.runtime  # noqa: F401  (registers the rule tables)
+from ad_compiler.analysis import special  # noqa: F401,E402  (registers the special forms)
+from ad_compiler.api import (WithGradient, adjoint_source, grad, gradient, hessian, hvp, jacobian,
+                             jvp, pullback, withgradient)
+from ad_compiler.checks import check_grads, numerical_gradient  # noqa: F401
+from ad_compiler.compiler import Options, clear_cache  # noqa: F401
+from ad_compiler.custom import (adjoint, checkpoint, nondifferentiable, stop_gradient,  # noqa
+                                tangent)
+from ad_compiler.params import Grads, Params, param  # noqa: F401
 from ad_compiler.runtime.core.errors import (ADError, ArgumentError, MissingReturnError,  # noqa
                                              NoAdjointError, NonScalarOutputError,
                                              UnsupportedDerivativeError, UnsupportedSyntaxError)
 from ad_compiler.runtime.core.tree import (register_node, tree_flatten, tree_leaves,  # noqa
                                            tree_map, tree_unflatten)
-
-from . import special  # noqa: F401,E402  (registers the special forms)
-from .api import (WithGradient, adjoint_source, grad, gradient, hessian, hvp,  # noqa: F401
-                  jacobian, jvp, pullback, withgradient)
-from .checks import check_grads, numerical_gradient  # noqa: F401
-from .compiler import Options, clear_cache  # noqa: F401
-from .custom import adjoint, checkpoint, nondifferentiable, stop_gradient, tangent  # noqa
-from .params import Grads, Params, param  # noqa: F401

@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from ad_compiler.cli import main
 
 sys.exit(main())

@@ -11,6 +11,12 @@ from collections import namedtuple
 
 import numpy as np
 
+from ad_compiler import compiler
+from ad_compiler.analysis import special
+from ad_compiler.compiler import RECORDERS as _RECORDERS
+from ad_compiler.forward import transpose
+from ad_compiler.front.source import unwrap
+from ad_compiler.params import Params as _Params, implicit_gradient as _implicit_gradient
 from ad_compiler.runtime import applied
 from ad_compiler.runtime.core.errors import (ADError, ArgumentError, annotate, function_name,
                                              user_site)
@@ -20,11 +26,6 @@ from ad_compiler.runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PL
                                       Plan, Target, as_input as _as_input,
                                       as_tangent as _as_tangent, differentiable as _differentiable,
                                       plan_for, specialize)
-
-from . import compiler, special, transpose
-from .compiler import RECORDERS as _RECORDERS
-from .params import Params as _Params, implicit_gradient as _implicit_gradient
-from .source import unwrap
 
 WithGradient = namedtuple("WithGradient", "val grad")
 

@@ -6,9 +6,8 @@ relative for smooth functions, far below the tolerances used here.
 """
 import numpy as np
 
+from ad_compiler import api
 from ad_compiler.runtime.core.errors import ADError
-
-from . import api
 
 _SMALL = 64     # arrays up to this size are checked element by element
 

@@ -89,7 +89,7 @@ def _parser():
 def main(argv=None):
     try:
         opts = _parser().parse_args(argv)
-        from . import adjoint_source
+        from ad_compiler import adjoint_source
         fn = _load(opts.function)
         args = _arguments(opts.args)
         kwargs = {"order": opts.order} if opts.order != 1 else {}

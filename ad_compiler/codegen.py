@@ -21,7 +21,7 @@ import sys
 
 import gast
 
-from .source import register_source
+from ad_compiler.front.source import register_source
 
 INDENT = "    "
 

@@ -18,18 +18,23 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
+from ad_compiler import codegen, nodes as N
+from ad_compiler.analysis import (activity, aliases, aliasing, calls, kinds as infer, mutating,
+                                  ownership)
+from ad_compiler.forward import sweep as forward
+from ad_compiler.front import anf, cflow, queries, syntax
+from ad_compiler.front.resolve import MISSING, Resolver
+from ad_compiler.front.source import (Source, check_returns as source_check_returns, get_source,
+                                      remember_origin)
+from ad_compiler.naming import Externs, Namer
+from ad_compiler.optimize import driver as optimize
+from ad_compiler.reverse import sweep as reverse
+from ad_compiler.reverse.tape import Tape
 from ad_compiler.runtime import entry
 from ad_compiler.runtime.core import kinds
 from ad_compiler.runtime.core.errors import (ADError, NoAdjointError, UnsupportedSyntaxError,
                                              is_library)
 from ad_compiler.runtime.core.options import Options
-
-from . import (activity, aliases, aliasing, anf, calls, cflow, codegen, forward, infer, mutating,
-               nodes as N, optimize, ownership, queries, reverse, syntax)
-from .naming import Externs, Namer
-from .resolve import MISSING, Resolver
-from .source import Source, check_returns as source_check_returns, get_source, remember_origin
-from .tape import Tape
 
 
 class Context:
@@ -414,7 +419,7 @@ def clear_cache():
 
     >>> clear_cache()
     """
-    from . import source
+    from ad_compiler.front import source
     with _LOCK:
         _CACHE.clear()
         source._SOURCES.clear()

@@ -10,11 +10,11 @@ import types
 
 import gast
 
+from ad_compiler import nodes as N
+from ad_compiler.analysis import kinds as infer
+from ad_compiler.front.source import get_source
 from ad_compiler.runtime import helpers
 from ad_compiler.runtime.core import kinds as K
-
-from . import infer, nodes as N
-from .source import get_source
 
 _PARSED = {}
 _PREFERRED = {"numpy": "np", "math": "math", "cupy": "cp"}

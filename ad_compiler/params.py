@@ -10,11 +10,10 @@
 """
 import numpy as np
 
+from ad_compiler import compiler
 from ad_compiler.runtime.core import tree
 from ad_compiler.runtime.core.errors import ADError, annotate
 from ad_compiler.runtime.implicit import Collector
-
-from . import compiler
 
 
 def param(x):

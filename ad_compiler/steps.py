@@ -4,11 +4,10 @@ import operator
 
 import gast
 
+from ad_compiler import nodes as N
+from ad_compiler.reverse.tape import Save
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K
-
-from . import nodes as N
-from .tape import Save
 
 ZERO, SET, MAYBE = "zero", "set", "maybe"
 

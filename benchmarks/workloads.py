@@ -255,7 +255,7 @@ def model(W, U, b, V, xs, ys):
 
 def _fresh_compiler_state():
     from ad_compiler import api, compiler
-    from ad_compiler.source import _SOURCES
+    from ad_compiler.front.source import _SOURCES
     compiler.clear_cache()
     _SOURCES.clear()
     api._PLANS.clear()

@@ -126,8 +126,8 @@ def test_each_example_raises_what_the_catalogue_says(entry, tmp_path, fakelib):
 
 def _sources():
     """The package's source, with string literals split over lines joined."""
-    files = glob.glob(os.path.join(ROOT, "ad_compiler", "*.py")) + \
-        glob.glob(os.path.join(ROOT, "runtime", "*.py"))
+    files = glob.glob(os.path.join(ROOT, "ad_compiler", "**", "*.py"), recursive=True) + \
+        glob.glob(os.path.join(ROOT, "runtime", "**", "*.py"), recursive=True)
     text = "\n".join(open(f).read() for f in files)
     return re.sub(r"(\"|')\s*\n\s*(\"|')", "", text)
 

@@ -246,7 +246,7 @@ def test_a_common_factor_is_multiplied_once(fn, args):
 def test_no_factoring_unless_every_factor_is_a_number_or_an_array():
     import gast
 
-    from ad_compiler.simplify import _factor_out
+    from ad_compiler.optimize.simplify import _factor_out
     expr = gast.parse("g * a + b * g").body[0].value
     untouched = _factor_out(expr, lambda e: getattr(e, "id", None) != "b")   # b: a list?
     assert untouched is expr

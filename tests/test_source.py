@@ -5,7 +5,8 @@ import linecache
 import numpy as np
 import pytest
 
-from ad_compiler import ADError, gradient, source
+from ad_compiler import ADError, gradient
+from ad_compiler.front import source
 from ad_compiler.codegen import unparse
 
 double, square = (lambda x: 2 * x), (lambda x: x * x)

@@ -213,7 +213,8 @@ def test_jvp_of_a_constant_output_is_a_zero_of_its_type():
 
 
 def test_clear_cache_empties_every_cache():
-    from ad_compiler import compiler, source
+    from ad_compiler import compiler
+    from ad_compiler.front import source
     from ad_compiler.runtime import plan
 
     def f(x):

@@ -3,13 +3,12 @@ item assignment and in-place linear calls."""
 import gast
 import numpy as np
 
+from ad_compiler import nodes as N
+from ad_compiler.inline import instantiate
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import NoAdjointError, UnsupportedSyntaxError, located
-
-from . import nodes as N
-from .inline import instantiate
-from .steps import MAYBE, SET, ZERO, Tan
+from ad_compiler.steps import MAYBE, SET, ZERO, Tan
 
 
 class DataTangents:

@@ -22,8 +22,8 @@ import weakref
 
 import gast
 
-from . import nodes as N
-from .source import Source, get_source, remember
+from ad_compiler import nodes as N
+from ad_compiler.front.source import Source, get_source, remember
 
 _MUTATORS = frozenset(["append", "pop", "extend", "insert", "remove", "clear", "sort",
                        "reverse", "update", "setdefault", "popitem", "fill", "resize",
@@ -43,8 +43,8 @@ def changed_positions_of(func):
     hit = _POSITIONS.get(func)
     if hit is not None and hit[0] is func.__code__:
         return hit[1]
-    from .anf import local_names
-    from .resolve import Resolver
+    from ad_compiler.front.anf import local_names
+    from ad_compiler.front.resolve import Resolver
     resolve = Resolver(func, local_names(get_source(func).node)).static_or_none
     positions = changed_positions(func, resolve)
     _POSITIONS[func] = (func.__code__, positions)

@@ -5,9 +5,8 @@ instead.  What is not rejected here must work end to end.
 """
 import gast
 
+from ad_compiler import nodes as N
 from ad_compiler.runtime.core.errors import unsupported
-
-from . import nodes as N
 
 _ADVICE = {
     gast.Yield: ("'yield'", "return a list instead of yielding"),

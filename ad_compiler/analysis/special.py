@@ -5,9 +5,8 @@ forward sweep of the gradient code), the primitives generated code calls
 (``call_fwd``, ``call_bwd``, ``call_jvp``, ``call_tangent``), and API functions that cannot
 simply be differentiated through their Python source.
 """
+from ad_compiler.analysis import calls
 from ad_compiler.runtime import applied, dispatch, transforms
-
-from . import calls
 
 
 def install_api(functions):

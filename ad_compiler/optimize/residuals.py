@@ -11,10 +11,9 @@ variables only where no nested function could read them later.
 """
 import gast
 
+from ad_compiler import nodes as N
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K
-
-from . import nodes as N
 
 
 def shape_residuals(fdef, opt):

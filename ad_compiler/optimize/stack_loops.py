@@ -14,7 +14,7 @@ values as popping it, one call per iteration cheaper.
 """
 import gast
 
-from . import nodes as N
+from ad_compiler import nodes as N
 
 
 def _pop_of(s):

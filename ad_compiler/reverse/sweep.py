@@ -10,23 +10,23 @@ backwards, building the adjoint sweep.  Adjoints are tracked statically:
 so the first contribution to ``bx`` is a plain assignment and later ones
 add.  Arrays the generated code allocated itself (``owned``) are updated
 in place.  Values the adjoint needs that the primal overwrites are saved
-through :mod:`~ad_compiler.tape` markers.  Structures and mutation,
+through :mod:`~ad_compiler.reverse.tape` markers.  Structures and mutation,
 calls, and control flow live in :mod:`reverse_data`, :mod:`reverse_calls`
 and :mod:`reverse_flow`.
 """
 import gast
 
+from ad_compiler import nodes as N
+from ad_compiler.analysis import calls as C
+from ad_compiler.inline import inlinable, instantiate
+from ad_compiler.reverse.calls import CallAdjoints
+from ad_compiler.reverse.data import DataAdjoints
+from ad_compiler.reverse.flow import FlowAdjoints
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import ADError, NoAdjointError, located
-
-from . import calls as C, nodes as N
-from .inline import inlinable, instantiate
-from .reverse_calls import CallAdjoints
-from .reverse_data import DataAdjoints
-from .reverse_flow import FlowAdjoints
-from .steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step, Sweep, deposit_fn,
-                    fresh, rule_fn_name)
+from ad_compiler.steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step, Sweep,
+                               deposit_fn, fresh, rule_fn_name)
 
 
 def _real(k):

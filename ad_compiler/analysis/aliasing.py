@@ -17,11 +17,10 @@ since its caller would see the change.
 
 import gast
 
+from ad_compiler import nodes as N
+from ad_compiler.analysis.aliases import sliced
 from ad_compiler.runtime.core import kinds as K
 from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
-
-from . import nodes as N
-from .aliases import sliced
 
 VIEW_METHODS = frozenset(["reshape", "ravel", "view", "transpose", "swapaxes", "squeeze",
                           "flatten_view", "T", "mT", "real", "imag", "diagonal"])
@@ -216,7 +215,7 @@ def check(fn, source, kinds, user_names, params, callee, is_module, owned=(), gu
 
 
 def _locals(fn):
-    from .anf import local_names
+    from ad_compiler.front.anf import local_names
     return local_names(fn)
 
 

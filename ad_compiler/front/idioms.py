@@ -1,6 +1,6 @@
 """Python and NumPy idioms that A-normal form lowers to plainer code.
 
-Each function takes the :class:`~ad_compiler.anf.Normaliser` (for its
+Each function takes the :class:`~ad_compiler.front.anf.Normaliser` (for its
 temporaries and helpers) and returns the lowered expression, or None when
 the call is not the idiom:
 
@@ -12,7 +12,7 @@ the call is not the idiom:
 """
 import gast
 
-from . import nodes as N
+from ad_compiler import nodes as N
 
 # NumPy functions that change an argument in place and have no functional form here.
 _WRITES_INTO = frozenset(["at", "put", "place", "putmask", "fill_diagonal", "put_along_axis"])

@@ -16,9 +16,9 @@ every saved operand still holds the value it had on its own iteration.
 import gast
 import numpy as np
 
+from ad_compiler import nodes as N
+from ad_compiler.analysis import kinds as infer
 from ad_compiler.runtime.core import kinds as K
-
-from . import infer, nodes as N
 
 _IMPURE = frozenset(["call_fwd", "call_bwd", "restore_region", "scatter_add", "seed"])
 

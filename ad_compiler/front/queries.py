@@ -6,9 +6,8 @@ resolve becomes the constant, so the branch it guards is folded away.
 """
 import gast
 
+from ad_compiler import nodes as N
 from ad_compiler.runtime.mode import differentiating
-
-from . import nodes as N
 
 
 def fold_queries(fn, resolver):

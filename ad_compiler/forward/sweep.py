@@ -15,15 +15,16 @@ import sys
 
 import gast
 
+from ad_compiler import nodes as N
+from ad_compiler.analysis import calls as C
+from ad_compiler.forward.data import DataTangents
+from ad_compiler.forward.flow import FlowTangents
+from ad_compiler.inline import inlinable, instantiate, preferred_name
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import ADError, NoAdjointError, UnsupportedSyntaxError, located
-
-from . import calls as C, nodes as N
-from .forward_data import DataTangents
-from .forward_flow import FlowTangents
-from .inline import inlinable, instantiate, preferred_name
-from .steps import BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan, fresh, keywords, rule_fn_name
+from ad_compiler.steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan, fresh, keywords,
+                               rule_fn_name)
 
 
 class Forward(Sweep, DataTangents, FlowTangents):
@@ -268,7 +269,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
     def transposed(self, var, call, live):
         """A rule with only a reverse rule: its tangent is found by transposing
         the reverse rule (see :mod:`transpose`)."""
-        from .transpose import transposed_jvp
+        from ad_compiler.forward.transpose import transposed_jvp
         rule = call.rule
         helper = N.name(self.externs.ref(transposed_jvp, "transposed_jvp"))
         expr = None

@@ -2,10 +2,9 @@
 replay their body backwards, restoring what they overwrote from stacks."""
 import gast
 
+from ad_compiler import nodes as N
 from ad_compiler.runtime.core import kinds as K
-
-from . import nodes as N
-from .steps import MAYBE, SET, ZERO, Adj, Save, Step, has_break, saves
+from ad_compiler.steps import MAYBE, SET, ZERO, Adj, Save, Step, has_break, saves
 
 
 class FlowAdjoints:

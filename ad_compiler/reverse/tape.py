@@ -14,7 +14,7 @@ calls never share them.
 """
 import gast
 
-from . import nodes as N
+from ad_compiler import nodes as N
 
 
 class Save:

@@ -7,7 +7,7 @@ import operator
 
 import gast
 
-from . import nodes as N
+from ad_compiler import nodes as N
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow}

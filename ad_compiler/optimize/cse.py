@@ -22,7 +22,7 @@ import math
 import gast
 import numpy as np
 
-from . import nodes as N
+from ad_compiler import nodes as N
 
 _CONDITIONAL = (gast.IfExp, gast.BoolOp, gast.Lambda, gast.ListComp, gast.SetComp,
                 gast.DictComp, gast.GeneratorExp)

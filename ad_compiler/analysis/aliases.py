@@ -19,7 +19,7 @@ and no nested function reads ``v``.  Anything else stays refused.
 """
 import gast
 
-from . import nodes as N
+from ad_compiler import nodes as N
 
 _MUTATORS = frozenset(["append", "pop", "extend", "insert", "remove", "clear", "sort",
                        "reverse", "update", "setdefault", "popitem", "fill"])

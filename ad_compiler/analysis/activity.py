@@ -6,7 +6,8 @@ adjoints; everything else is plain primal code.
 """
 import gast
 
-from . import calls as C, nodes as N
+from ad_compiler import nodes as N
+from ad_compiler.analysis import calls as C
 
 # Attributes of arrays that never carry a gradient.
 NONDIFF_ATTRS = frozenset(["shape", "ndim", "size", "dtype", "strides", "itemsize",
@@ -110,7 +111,7 @@ def effects(stmt, classify):
 
 def free_names(fdef):
     """Names a nested function reads from its enclosing scope."""
-    from .anf import local_names
+    from ad_compiler.front.anf import local_names
     own = local_names(fdef)
     loaded = set()
     for node in fdef.body:

@@ -13,11 +13,10 @@ import builtins
 import gast
 import numpy as np
 
+from ad_compiler import nodes as N
+from ad_compiler.analysis.aliasing import _change_after, _is_view, _mutations, _places
 from ad_compiler.runtime.core import kinds as K
 from ad_compiler.runtime.core.errors import located
-
-from . import nodes as N
-from .aliasing import _change_after, _is_view, _mutations, _places
 
 
 def insert_guards(fn, guards, externs):

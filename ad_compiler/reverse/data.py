@@ -3,13 +3,13 @@ lists, dicts, item assignment, ``append`` and ``pop``."""
 import gast
 import numpy as np
 
+from ad_compiler import nodes as N
+from ad_compiler.analysis import calls as C
+from ad_compiler.inline import instantiate
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import NoAdjointError, UnsupportedSyntaxError, located
-
-from . import calls as C, nodes as N
-from .inline import instantiate
-from .steps import MAYBE, SET, ZERO, Save, Step, basic_index, fresh
+from ad_compiler.steps import MAYBE, SET, ZERO, Save, Step, basic_index, fresh
 
 
 class DataAdjoints:

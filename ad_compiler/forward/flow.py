@@ -2,12 +2,11 @@
 rule), special forms, nested functions, branches and loops."""
 import gast
 
+from ad_compiler import nodes as N
 from ad_compiler.runtime import applied, helpers as H
 from ad_compiler.runtime.core import kinds as K
 from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
-
-from . import nodes as N
-from .steps import MAYBE, SET, ZERO, Tan, keywords, rule_fn_name
+from ad_compiler.steps import MAYBE, SET, ZERO, Tan, keywords, rule_fn_name
 
 
 class FlowTangents:
@@ -48,9 +47,8 @@ class FlowTangents:
     def special_call(self, var, value, call, s):
         """A primitive of generated code, or a nested gradient: one more
         ``call_jvp``, of the wrapper that stands for the primitive."""
+        from ad_compiler.analysis.special import FORWARD
         from ad_compiler.runtime.applied import call_jvp
-
-        from .special import FORWARD
         if not self.any_live(call, value):
             self.states[var] = Tan()
             return [N.assign(var, value, s)]
@@ -180,7 +178,7 @@ class FlowTangents:
 
 def reverse_spec(fwd, value, call, s):
     """The call spec of reverse mode, with liveness in place of activity."""
-    from .reverse import Reverse
+    from ad_compiler.reverse.sweep import Reverse
     shim = Reverse.__new__(Reverse)
     shim.ctx = fwd.ctx
     shim.active = {n for n in fwd.active if fwd.state(n).state != ZERO}

@@ -15,10 +15,10 @@ import os
 
 import gast
 
+from ad_compiler import nodes as N
+from ad_compiler.front import idioms
 from ad_compiler.runtime.helpers import copy_input
 from ad_compiler.runtime.ownership import check_part
-
-from . import idioms, nodes as N
 
 
 class Normaliser:

@@ -12,7 +12,7 @@ iteration then simply mirrors the branches its forward iteration took.
 
 import gast
 
-from . import nodes as N
+from ad_compiler import nodes as N
 
 _LOOPS = (gast.For, gast.While)
 

@@ -2,12 +2,11 @@
 special forms, and calls into user code resolved at run time."""
 import gast
 
+from ad_compiler import nodes as N
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K
 from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
-
-from . import nodes as N
-from .steps import ZERO, Step
+from ad_compiler.steps import ZERO, Step
 
 
 class CallAdjoints:

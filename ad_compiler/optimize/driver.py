@@ -19,14 +19,14 @@ Each pass reports whether it changed anything; per-statement facts
 import gast
 import numpy as np
 
+from ad_compiler import nodes as N
+from ad_compiler.analysis import kinds as infer
+from ad_compiler.optimize.cse import cse
+from ad_compiler.optimize.hoist import hoist_products
+from ad_compiler.optimize.residuals import shape_residuals
+from ad_compiler.optimize.simplify import Simplify
+from ad_compiler.optimize.stack_loops import walk_stacks
 from ad_compiler.runtime.core import kinds as K
-
-from . import infer, nodes as N
-from .cse import cse
-from .hoist import hoist_products
-from .residuals import shape_residuals
-from .simplify import Simplify
-from .stack_loops import walk_stacks
 
 _PURE_HELPERS = frozenset(["len", "range", "min", "max", "float", "int", "abs", "sum",
                            "isinstance", "list", "tuple", "slice"])
@@ -226,7 +226,7 @@ class Optimizer:
         return True
 
     def _is_gradient(self, name):
-        from .calls import SPECIAL
+        from ad_compiler.analysis.calls import SPECIAL
         obj = self.ctx.externs.bound.get(name)
         if obj is None and name not in self.ctx.resolver.locals:
             obj = self.ctx.resolver.lookup(name)
@@ -524,7 +524,7 @@ class Optimizer:
 
 def _view_base(value):
     """The array ``value`` may share memory with (``y[1:]``, ``y.T``), or None."""
-    from .aliasing import VIEW_METHODS
+    from ad_compiler.analysis.aliasing import VIEW_METHODS
     if value.__class__ is gast.Subscript and value.value.__class__ is gast.Name:
         return value.value.id
     if value.__class__ is gast.Attribute and value.attr in VIEW_METHODS and \

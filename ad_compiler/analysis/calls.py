@@ -16,12 +16,11 @@ import types
 import gast
 import numpy as np
 
+from ad_compiler.front.resolve import MISSING
 from ad_compiler.runtime.core import kinds as K, registry
 
-from .resolve import MISSING
-
 LIST_METHODS = ("append", "pop")
-SPECIAL = {}      # object -> name, filled by ad_compiler.special
+SPECIAL = {}      # object -> name, filled by ad_compiler.analysis.special
 
 
 class Call:

@@ -1,0 +1,1 @@
+"""Analyses of the normalised function: kinds, activity, calls, aliasing and ownership."""

@@ -1,0 +1,1 @@
+"""The forward transform (jvp): tangents alongside values."""

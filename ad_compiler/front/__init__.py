@@ -1,0 +1,1 @@
+"""The front end: source -> checked syntax -> A-normal form -> structured control flow."""

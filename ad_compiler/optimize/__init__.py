@@ -1,0 +1,1 @@
+"""The optimiser: folding, copies, dead code, CSE, hoisting and residuals."""

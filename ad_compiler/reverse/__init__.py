@@ -1,0 +1,1 @@
+"""The reverse transform: the forward sweep, the tape, and the adjoint sweep."""
