@@ -771,3 +771,28 @@ def test_withgradient_value_is_the_function_value(f, x):
     val, g = withgradient(f, x)
     assert val == f(x)
     assert g == gradient(f, x)
+
+
+# --- a list built in the function, spread into a call: f(*ys).  The items'
+# cotangents came back as a tuple, which the list's adjoint pops (found while
+# writing layers.Parallel).
+
+def _add(a, b):
+    return a * b + a
+
+
+def _spread_comprehension(x):
+    ys = [x * w for w in (2.0, 3.0)]
+    return _add(*ys)
+
+
+def _spread_appended(x):
+    ys = []
+    for w in (2.0, 3.0):
+        ys.append(np.sin(x * w))
+    return _add(*ys)
+
+
+@pytest.mark.parametrize("f", [_spread_comprehension, _spread_appended])
+def test_a_list_spread_into_a_call(f):
+    exact_at_every_order(f, 0.7)

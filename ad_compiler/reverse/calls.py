@@ -128,8 +128,13 @@ class CallAdjoints:
                 grads = self.namer.fresh("_g")
                 code.append(N.assign(grads, N.call(self.rt(call_bwd),
                                                    [res, self.b(var)]), s))
-                for i, atom in enumerate(targets):
+                for i, (entry, atom) in enumerate(zip(spec, targets)):
                     expr = N.subscript(grads, N.const(i))
+                    if isinstance(entry, tuple) and entry[0] == "*" and \
+                            self.kind(atom.id) == K.LIST:
+                        # f(*ys): the items' cotangents come back as a tuple;
+                        # a list's adjoint is a list (it is popped)
+                        expr = N.call(N.name(self.ctx.externs.ref(list, "list")), [expr])
                     known = K.numeric(self.kind(atom.id))
                     code += self.accumulate(atom.id, expr, False, maybe_none=not known, like=s)
             self.kill(var)
