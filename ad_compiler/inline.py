@@ -6,6 +6,7 @@ call overhead.  The rule's own global names (``np``, ``unbroadcast``...)
 are bound in the generated module through :class:`~naming.Externs`.
 """
 import copy
+import inspect
 import types
 
 import gast
@@ -98,11 +99,50 @@ def instantiate(fn, values, externs, scale=None, kind_of=None):
         return node
 
     body = N.transform(body, substitute)
+    body = N.transform(body, lambda node: _drop_default_keywords(node, externs))
     if kind_of is not None:
         body = simplify_unbroadcast(body, externs, kind_of)
     if scale is not None:
         body = gast.BinOp(left=N.copy(scale), op=gast.Mult(), right=body)
     return body
+
+
+def _callee(func, externs):
+    """The object a generated call's target names (an extern or an attribute of one)."""
+    path = []
+    while func.__class__ is gast.Attribute:
+        path.append(func.attr)
+        func = func.value
+    if func.__class__ is not gast.Name or func.id not in externs.bound:
+        return None
+    obj = externs.bound[func.id]
+    for attr in reversed(path):
+        obj = getattr(obj, attr, None)
+    return obj
+
+
+def _defaults(obj):
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def _drop_default_keywords(node, externs):
+    """``sum_grad(g, x, axis=None, keepdims=False, where=True)`` reads as
+    ``sum_grad(g, x, axis=None, keepdims=False)``: keywords a rule passes on
+    with their default value are left out of the generated code."""
+    if node.__class__ is not gast.Call or not node.keywords:
+        return node
+    obj = _callee(node.func, externs)
+    defaults = _defaults(obj) if obj is not None else {}
+    if defaults:
+        node.keywords = [k for k in node.keywords if not (
+            k.arg in defaults and k.value.__class__ is gast.Constant
+            and type(k.value.value) is type(defaults[k.arg])
+            and k.value.value == defaults[k.arg])]
+    return node
 
 
 def _builtin(name):

@@ -105,7 +105,7 @@ nondifferentiable(kept_shape, out="const")
 
 for _sum in (numpy.sum, numpy.ndarray.sum):
     defvjp(_sum, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
-           initial=None, where=True: sum_grad(g, a, axis, keepdims, where),
+           initial=None, where=True: sum_grad(g, a, axis=axis, keepdims=keepdims, where=where),
            out=reduction_kind(1, 4))
     def_linear(_sum)
 # The methods' tangents through the functions: a NumPy scalar's tangent may be a float.
@@ -113,7 +113,8 @@ defjvp(numpy.ndarray.sum, lambda d, ans, a, axis=None, dtype=None, out=None, kee
        initial=None, where=True: xp.sum(d, axis=axis, keepdims=keepdims, where=where))
 for _mean in (numpy.mean, numpy.ndarray.mean):
     defvjp(_mean, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
-           where=True: sum_grad(g, a, axis, keepdims, where) / reduced_size(a, axis, where),
+           where=True: sum_grad(g, a, axis=axis, keepdims=keepdims, where=where)
+           / reduced_size(a, axis, where),
            out=reduction_kind(1, 4))
     def_linear(_mean)
 defjvp(numpy.ndarray.mean, lambda d, ans, a, axis=None, dtype=None, out=None, keepdims=False,
@@ -121,7 +122,8 @@ defjvp(numpy.ndarray.mean, lambda d, ans, a, axis=None, dtype=None, out=None, ke
 for _extreme in (numpy.max, numpy.min, numpy.amax, numpy.amin, numpy.ndarray.max,
                  numpy.ndarray.min):
     defvjp(_extreme, lambda g, ans, a, axis=None, out=None, keepdims=False, initial=None,
-           where=True: extreme_grad(g, a, ans, axis, keepdims, where, initial),
+           where=True: extreme_grad(g, a, ans, axis=axis, keepdims=keepdims, where=where,
+                                     initial=initial),
            out=reduction_kind(1, 3))
     defjvp(_extreme, lambda d, ans, a, axis=None, out=None, keepdims=False, initial=None,
            where=True: xp.sum(d * tie_weights(a, ans, axis, keepdims, where), axis=axis,
@@ -131,7 +133,7 @@ for _extreme in (numpy.max, numpy.min, numpy.amax, numpy.amin, numpy.ndarray.max
 # input is refused (var is not holomorphic).
 for _var in (numpy.var, numpy.ndarray.var):
     defvjp(_var, lambda g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
-           where=True: sum_grad(g, a, axis, keepdims, where) * (2.0 * (
+           where=True: sum_grad(g, a, axis=axis, keepdims=keepdims, where=where) * (2.0 * (
                real_only(a, "numpy.var") - xp.mean(a, axis=axis, keepdims=True, where=where))
                / (reduced_size(a, axis, where) - ddof)), out=reduction_kind(1, 5))
     defjvp(_var, lambda d, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
@@ -141,7 +143,7 @@ for _var in (numpy.var, numpy.ndarray.var):
 for _std in (numpy.std, numpy.ndarray.std):
     defvjp(_std, lambda g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
            where=True: sum_grad(g / xp.where(one_each(a, axis, keepdims, where), 1.0, ans), a,
-                                axis, keepdims, where) * (
+                                axis=axis, keepdims=keepdims, where=where) * (
                (real_only(a, "numpy.std") - xp.mean(a, axis=axis, keepdims=True, where=where))
                / (reduced_size(a, axis, where) - ddof)), out=reduction_kind(1, 5))
     defjvp(_std, lambda d, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
@@ -227,7 +229,7 @@ defjvp(prod_pairs, lambda d, ans, v, a, axis=None, initial=None, where=True:
 for _prod in (numpy.prod, numpy.ndarray.prod):
     defvjp(_prod, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
            initial=None, where=True:
-           sum_grad(g, a, axis, keepdims) * prod_others(a, axis, initial, where),
+           sum_grad(g, a, axis=axis, keepdims=keepdims) * prod_others(a, axis, initial, where),
            out=reduction_kind(1, 4))
     defjvp(_prod, lambda d, ans, a, axis=None, dtype=None, out=None, keepdims=False,
            initial=None, where=True:
