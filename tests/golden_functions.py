@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 
+from ad_compiler.runtime.mode import differentiating
+
 
 def poly(x):
     return 3 * x ** 2 + 2 * x + 1
@@ -32,3 +34,16 @@ GOLDEN = {
     "slicing": (slicing, (np.ones((3, 4)),)),
     "branchy": (branchy, (1.0, 2.0)),
 }
+
+
+def mode_dependent(x):
+    if differentiating():
+        return x * 2.0
+    return x * 3.0
+
+
+def step_bias(x):
+    y = 0.0
+    if x > 0:
+        y = 3.0
+    return x * 2.0 + y

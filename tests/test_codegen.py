@@ -105,3 +105,13 @@ def test_traceback_shows_generated_line():
         assert "_grad" in gen[-1].name
     else:
         raise AssertionError("expected a shape error")
+
+
+def test_branches_are_tidied():
+    """No ``if True:`` (a folded differentiating()), no empty branch."""
+    from ad_compiler import adjoint_source
+    from golden_functions import mode_dependent, step_bias
+    text = adjoint_source(mode_dependent, 1.0)
+    assert "if True" not in text and "bx = b_ret1 * 3.0" not in text   # the else is gone
+    text = adjoint_source(step_bias, 1.0)
+    assert "pass" not in text and "if " not in text

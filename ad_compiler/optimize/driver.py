@@ -25,6 +25,7 @@ from ad_compiler.optimize.cse import cse
 from ad_compiler.optimize.hoist import hoist_products
 from ad_compiler.optimize.residuals import shape_residuals
 from ad_compiler.optimize.simplify import Simplify
+from ad_compiler.optimize.branches import tidy_branches
 from ad_compiler.optimize.stack_loops import walk_stacks
 from ad_compiler.runtime.core import kinds as K
 
@@ -48,6 +49,9 @@ def optimize(fdef, ctx):
     if hoist_products(fdef, opt):
         _fixpoint(fdef, opt)
     walk_stacks(fdef, ctx.externs)
+    tidy_branches(fdef, ctx.externs)
+    for s in N.statements(fdef.body):
+        opt.changed(s, deep=False)          # (branches were rewritten in place)
     opt.new_pass()
     shape_residuals(fdef, opt)        # last: it rebinds names the passes assume fixed
     return fdef
