@@ -63,8 +63,8 @@ def test_adjoint_names_and_no_junk_temporaries():
 
 def test_comments_point_at_user_source_lines():
     text = source_of("branchy")
-    assert "# golden_functions.py:22: if x > y:" in text
-    assert "# golden_functions.py:23: z = x * y" in text
+    assert "# golden_functions.py:24: if x > y:" in text
+    assert "# golden_functions.py:25: z = x * y" in text
 
 
 def test_generated_code_is_valid_python_and_readable():
