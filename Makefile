@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo-installed
 
 .PHONY: demo test test-all fuzz bench clean
 
@@ -17,8 +18,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(PY) -m ad_compiler.demo
+# The examples need the demo extra (scikit-learn's bundled digits, matplotlib
+# for the loss curves, tqdm for the progress bar).
+$(DEMO_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,demo]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(PY) -m examples.seeds
+	$(PY) -m examples.digits
 
 test: $(STAMP)
 	$(PY) -m pytest -q

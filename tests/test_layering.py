@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = [("runtime", "ad_compiler.runtime"), ("layers", "ad_compiler.layers"),
             ("ad_compiler", "ad_compiler")]
 API = {"ad_compiler", "ad_compiler.api", "ad_compiler.params", "ad_compiler.custom",
-       "ad_compiler.cli", "ad_compiler.checks", "ad_compiler.demo", "ad_compiler.__main__",
+       "ad_compiler.cli", "ad_compiler.checks", "ad_compiler.__main__",
        "ad_compiler.errors", "ad_compiler.tree"}
 RANK = {"core": 0, "runtime": 1, "compiler": 2, "api": 3, "layers": 4}
 
