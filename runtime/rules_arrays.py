@@ -188,6 +188,63 @@ defvjp(numpy.sort, lambda g, ans, a, axis=-1, kind=None, order=None, stable=None
 defjvp(numpy.sort, lambda d, ans, a, axis=-1, kind=None, order=None, stable=None:
        sort_like(d, a, axis))
 
+# ---------------------------------------------------------------- padding
+# np.pad is linear in the array for the modes that copy elements into the border; the
+# border of mode='constant' is a constant (constant_values= gets no derivative).
+_COPYING_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def pad_pairs(pad_width, ndim):
+    """``pad_width`` read as NumPy reads it: one (before, after) pair per axis."""
+    pairs = numpy.broadcast_to(numpy.asarray(pad_width, dtype=numpy.intp), (ndim, 2))
+    return [(int(b), int(a)) for b, a in pairs]
+
+
+def _check_pad_mode(mode, reflect_type):
+    if mode not in _COPYING_PAD_MODES or reflect_type != "even":
+        from .core.errors import UnsupportedDerivativeError
+        raise UnsupportedDerivativeError(
+            "the derivative of numpy.pad is supported for mode='constant', 'edge', 'reflect', "
+            "'symmetric' and 'wrap' with reflect_type='even', not mode=%r, reflect_type=%r; "
+            "pad with one of those, or build the border with np.concatenate"
+            % (mode, reflect_type))
+
+
+def pad_tangent(d, pad_width, mode="constant", reflect_type="even"):
+    """The tangent of ``pad(x, pad_width, mode)`` for a tangent ``d`` of ``x``:
+    a zero border for mode='constant', copies of ``d`` for the other modes."""
+    _check_pad_mode(mode, reflect_type)
+    return xp.pad(d, pad_width) if mode == "constant" else xp.pad(d, pad_width, mode)
+
+
+def unpad(g, pad_width, mode="constant", reflect_type="even"):
+    """The adjoint of :func:`pad_tangent`: the inner block of ``g``, plus, for modes that
+    copy elements into the border, each border cell added onto the element it copies."""
+    _check_pad_mode(mode, reflect_type)
+    pairs = pad_pairs(pad_width, xp.ndim(g))
+    inner = g[tuple(slice(b, n - a) for (b, a), n in zip(pairs, xp.shape(g)))]
+    if mode == "constant":
+        return inner
+    shape = xp.shape(inner)
+    source = numpy.pad(numpy.arange(_size(shape)).reshape(shape), pairs, mode)
+    out = xp.zeros(_size(shape), dtype=g.dtype)
+    xp.add.at(out, xp.asarray(source.ravel()), xp.ravel(g))
+    return xp.reshape(out, shape)
+
+
+def_linear(pad_tangent, out=ARRAY)
+defvjp(pad_tangent, lambda g, ans, d, pad_width, mode="constant", reflect_type="even":
+       unpad(g, pad_width, mode, reflect_type))
+def_linear(unpad, out=ARRAY)
+defvjp(unpad, lambda h, ans, g, pad_width, mode="constant", reflect_type="even":
+       pad_tangent(h, pad_width, mode, reflect_type))
+defvjp(numpy.pad, lambda g, ans, array, pad_width, mode="constant", stat_length=None,
+       constant_values=0, end_values=0, reflect_type="even":
+       unpad(g, pad_width, mode, reflect_type), out=ARRAY)
+defjvp(numpy.pad, lambda d, ans, array, pad_width, mode="constant", stat_length=None,
+       constant_values=0, end_values=0, reflect_type="even":
+       pad_tangent(d, pad_width, mode, reflect_type))
+
 # ---------------------------------------------------------------- constructors
 
 nondifferentiable(numpy.zeros, numpy.ones, numpy.empty, numpy.zeros_like, numpy.ones_like,

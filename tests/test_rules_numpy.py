@@ -198,6 +198,7 @@ ELEMENTWISE = [
     ("copysign", lambda x, y: np.sum(np.copysign(x, y) * W), (X, Y)),
     ("mod", lambda x, y: np.sum(np.mod(x, y) * W), (X, P)),
     ("fmod", lambda x, y: np.sum(np.fmod(x, y) * W), (X, P)),
+    ("erf", lambda x: np.sum(R.erf(x * 2.0) * W), (X,)),
     ("where", lambda x, y: np.sum(np.where(x > 0, x, y) * W), (X, Y)),
     ("where-scalar", lambda x: np.sum(np.where(x > 0, x, 0.0) * W), (X,)),
     ("where-broadcast", lambda x, y: np.sum(np.where(X > 0, x, y) * W), (V3, Y)),
@@ -302,6 +303,12 @@ SHAPES = [
     ("sort", lambda x: np.sum(np.sort(x) * W), (X,)),
     ("sort-axis0", lambda x: np.sum(np.sort(x, axis=0) * W), (X,)),
     ("sort-none", lambda x: np.sum(np.sort(x, axis=None) * W6), (X,)),
+    ("pad-constant", lambda x: np.sum(np.pad(x, ((1, 0), (0, 1))) ** 2 * W34), (X,)),
+    ("pad-values", lambda x: np.sum(np.pad(x, 1, constant_values=2.0)[1:, :4] ** 2 * W34), (X,)),
+    ("pad-reflect", lambda x: np.sum(np.pad(x, ((0, 0), (1, 2)), "reflect") ** 2 * W6), (X,)),
+    ("pad-modes", lambda x: np.sum(np.pad(x, (1, 0), mode="edge") * W34
+                                   + np.pad(x, ((1, 0), (0, 1)), "symmetric") ** 2 * W34
+                                   + np.pad(x, ((0, 1), (1, 0)), "wrap") * W34), (X,)),
     ("full", lambda x: np.sum(np.full((2, 3), x) * W), (0.7,)),
     ("full_like", lambda x: np.sum(np.full_like(X, x[1]) * W), (V3,)),
     ("linspace", lambda a, b: np.sum(np.linspace(a, b, 6) * W6), (0.3, 1.7)),
@@ -585,6 +592,10 @@ RULES = [
     (np.vstack, ([V3, X],), {}, (0,)),
     (np.sort, (X,), {}, (0,)), (np.sort, (X,), {"axis": None}, (0,)),
     (np.sort, (T,), {"axis": 0}, (0,)),
+    (np.pad, (X, ((1, 2), (0, 1))), {}, (0,)), (np.pad, (T, 1, "reflect"), {}, (0,)),
+    (np.pad, (X, (2, 1)), {"mode": "wrap"}, (0,)), (np.pad, (X, 1), {"mode": "edge"}, (0,)),
+    (np.pad, (X, 1), {"constant_values": 3.0}, (0,)),
+    (np.pad, (T, ((0, 1), (2, 0), (1, 1))), {"mode": "symmetric"}, (0,)),
     (np.full, ((2, 3), 0.7), {}, (1,)), (np.full, ((2, 3), V3), {}, (1,)),
     (np.full_like, (X, 0.7), {}, (1,)),
     (np.linspace, (0.3, 1.7), {"num": 5}, (0, 1)),
@@ -593,6 +604,7 @@ RULES = [
     (np.arange, (0.2, 3.4, 1.1), {}, (0, 2)), (np.arange, (2.5,), {}, (0,)),
     (np.heaviside, (Z, Y), {}, (1,)), (np.copysign, (X, Y), {}, (0,)),
     (np.abs, (X,), {}, (0,)), (np.sign, (X,), {}, (0,)),
+    (R.erf, (X * 2.0,), {}, (0,)),
 ]
 
 # Helpers used inside rules: their own rules make generated code differentiable again.
@@ -624,6 +636,10 @@ HELPER_RULES = [
     (RA.asarray_like, ([V3, V3 * 2], [V3, V3]), {}, (0,)),
     (RA.sort_like, (X, Y, 0), {}, (0,)), (RA.sort_like, (Y, X, None), {}, (0,)),
     (RA.unsort, (X, Y), {}, (0,)), (RA.unsort, (W6, X, None), {}, (0,)),
+    (RA.pad_tangent, (X, ((1, 0), (2, 1))), {}, (0,)),
+    (RA.pad_tangent, (T, 1, "reflect"), {}, (0,)),
+    (RA.unpad, (W34, ((1, 0), (0, 1))), {}, (0,)),
+    (RA.unpad, (W234, ((0, 0), (1, 1), (1, 0)), "edge"), {}, (0,)),
 ]
 
 
@@ -683,3 +699,70 @@ def test_max_gradient_keeps_float32(reduce):
     """A Python-float seed must not promote the gradient of a float32 array."""
     g, = _grad(reduce, X.astype(np.float32))
     assert g.dtype == np.float32
+
+
+# ---------------------------------------------------------------- erf (NumPy has none)
+
+def _erf_series(x):
+    """erf(x) to about 60 digits: its Maclaurin series in Decimal arithmetic."""
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = 80
+        x = Decimal(x)
+        term = total = x
+        n = 0
+        while abs(term) > Decimal(10) ** -70:
+            n += 1
+            term = -term * x * x / n
+            total += term / (2 * n + 1)
+        pi = Decimal("3.14159265358979323846264338327950288419716939937510582097494459")
+        return total * 2 / pi.sqrt()
+
+
+def test_erf_is_accurate_to_a_few_ulp(monkeypatch):
+    from decimal import Decimal
+    import math
+    monkeypatch.setattr(R, "_HAS_SCIPY", False)        # the fallback, even with SciPy
+    x = np.concatenate([np.random.RandomState(3).uniform(-6.5, 6.5, 400),
+                        [1e-300, 1e-8, 0.5, 1.4999999, 1.5, 5.999999, 6.0]])
+    got = R.erf(x)
+    for v, g in zip(x, got):
+        exact = _erf_series(float(v))
+        ulps = abs(Decimal(float(g)) - exact) / Decimal(math.ulp(float(exact)))
+        assert ulps <= 4, (v, float(ulps))
+
+
+def test_erf_special_values_and_dtypes(monkeypatch):
+    import math
+    monkeypatch.setattr(R, "_HAS_SCIPY", False)
+    out = R.erf(np.array([np.nan, np.inf, -np.inf, -0.0, 0.0]))
+    assert np.isnan(out[0]) and list(out[1:]) == [1.0, -1.0, 0.0, 0.0]
+    assert np.signbit(out[3])
+    assert R.erf(np.float32([0.5])).dtype == np.float32
+    assert R.erf(np.array([1, 2])).dtype == np.float64
+    assert isinstance(R.erf(0.5), np.float64) and R.erf(0.5) == pytest.approx(math.erf(0.5))
+    with pytest.raises(TypeError, match="real"):
+        R.erf(np.array([1j]))
+
+
+def test_erf_uses_scipy_when_installed(monkeypatch):
+    import math
+    import sys
+    import types
+    special = types.ModuleType("scipy.special")
+    special.erf = np.vectorize(lambda v: -1.0 if v == 0.25 else math.erf(v))  # a marker
+    monkeypatch.setitem(sys.modules, "scipy", types.ModuleType("scipy"))
+    monkeypatch.setitem(sys.modules, "scipy.special", special)
+    monkeypatch.setattr(R, "_HAS_SCIPY", True)
+    assert R.erf(0.25) == -1.0
+    assert ad_compiler.gradient(lambda x: R.erf(x), 0.5)[0] == pytest.approx(
+        2 / math.sqrt(math.pi) * math.exp(-0.25))
+
+
+def test_pad_derivative_is_refused_for_modes_that_do_not_copy_elements():
+    from ad_compiler.errors import UnsupportedDerivativeError
+    for mode in ("maximum", "linear_ramp", "mean"):
+        with pytest.raises(UnsupportedDerivativeError, match="mode=%r" % mode):
+            _grad(lambda x: np.sum(np.pad(x, 1, mode)), X)
+    with pytest.raises(UnsupportedDerivativeError, match="reflect_type='odd'"):
+        _grad(lambda x: np.sum(np.pad(x, 1, "reflect", reflect_type="odd")), X)

@@ -796,3 +796,44 @@ def _spread_appended(x):
 @pytest.mark.parametrize("f", [_spread_comprehension, _spread_appended])
 def test_a_list_spread_into_a_call(f):
     exact_at_every_order(f, 0.7)
+
+
+# --- obj.f(x) where f is a callable stored in obj (a layer inside a model),
+# not a method: its gradient is obj's field f, not obj itself.  It was read as
+# a bound method, and the model's gradient came back all zeros (found by the
+# layers work).
+
+class _Linear:
+    def __init__(self, w):
+        self.W = w
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x)
+
+    def twice(self, x):
+        return self(x) * 2.0
+
+
+class _Model:
+    def __init__(self, w):
+        self.lin = _Linear(w)
+        self.scale = 1.5
+
+    def __call__(self, x):
+        return self.lin(x) * self.scale + self.lin.twice(x)
+
+
+def _model_loss(m, x):
+    return np.sum(_Model.__call__(m, x) ** 2)
+
+
+def test_a_callable_stored_in_an_object_is_a_field_of_it():
+    rng = np.random.RandomState(0)
+    m, x = _Model(rng.randn(2, 3) * 0.5), rng.randn(3, 4)
+    g = gradient(_model_loss, m, x)[0]
+    assert type(g) is _Model and type(g.lin) is _Linear
+    check_grads(_model_loss, m, x, order=2)
+    v = _Model(rng.randn(2, 3))
+    v.scale = 0.5
+    t = jvp(_model_loss, (m, x), (v, np.zeros_like(x)))[1]
+    assert np.isclose(t, np.sum(g.lin.W * v.lin.W) + g.scale * 0.5)

@@ -35,7 +35,11 @@ class FlowTangents:
                             keywords=keywords(call))
         else:
             spec, targets = reverse_spec(self, value, call, s)
-            tangents = N.tuple_([self.maybe(t) for t in targets])
+            tangents = N.tuple_([
+                # obj.f(x): the tangent of the callable obj.f (see add_attr)
+                N.call(self.rt(H.attr_tangent), [self.maybe(t), N.copy(t), N.const(
+                    value.func.attr)]) if entry == "fn" and recv is not None else
+                self.maybe(t) for entry, t in zip(spec, targets)])
             new = gast.Call(func=self.rt(call_jvp), args=[
                 N.copy(value.func), N.tuple_([N.const(x) for x in spec]), tangents] + [
                 N.copy(a) for a in value.args], keywords=N.copy(value.keywords))

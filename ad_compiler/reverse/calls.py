@@ -6,7 +6,7 @@ from ad_compiler import nodes as N
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K
 from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
-from ad_compiler.steps import ZERO, Step
+from ad_compiler.steps import MAYBE, ZERO, Step
 
 
 class CallAdjoints:
@@ -111,6 +111,15 @@ class CallAdjoints:
             targets.append(k.value)
         return spec, targets
 
+    def receiver_adjoint(self, recv, attr, g, s):
+        """``b_obj = add_attr(b_obj, obj, 'attr', g)`` for the callable ``obj.attr``."""
+        expr = N.call(self.rt(H.add_attr), [
+            self.b(recv.id) if self.state(recv.id).state != ZERO else N.const(None),
+            recv, N.const(attr), g])
+        a = self.state(recv.id)
+        a.state, a.owned = MAYBE, False
+        return [N.assign(self.b(recv.id), expr, s)]
+
     def dynamic_call(self, var, value, call, s, loops, marker):
         from ad_compiler.runtime.dispatch import call_bwd, call_fwd
         spec, targets = self.call_spec(value, call, s)
@@ -130,6 +139,11 @@ class CallAdjoints:
                                                    [res, self.b(var)]), s))
                 for i, (entry, atom) in enumerate(zip(spec, targets)):
                     expr = N.subscript(grads, N.const(i))
+                    if entry == "fn" and call.receiver is not None:
+                        # obj.f(x): the callable is obj's bound method (its gradient
+                        # is obj's) or a callable stored in obj (a field's)
+                        code += self.receiver_adjoint(atom, value.func.attr, expr, s)
+                        continue
                     if isinstance(entry, tuple) and entry[0] == "*" and \
                             self.kind(atom.id) == K.LIST:
                         # f(*ys): the items' cotangents come back as a tuple;
