@@ -16,13 +16,18 @@ from .devices import cpu, gpu  # noqa: F401
 from .errors import DimensionMismatch, LayerError, NonFiniteLossError, StateError  # noqa
 from .mode import testmode, trainmode  # noqa: F401
 
-# INTEGRATOR: add the other helpers' modules here once they exist (no
-# conditional imports), e.g.
-#   from .activations import relu, sigmoid, σ, tanh_fast, softmax, logsoftmax, ...
-#   from .losses import mse, crossentropy, logitcrossentropy, ...
-#   from .conv import Conv, ...
-#   from .normalise import BatchNorm, LayerNorm, Dropout, ...
-#   from .optimise import Descent, Adam, setup, update, ...
-#   from .train import train, ...
-#   from .data import DataLoader, onehotbatch, ...
-#   from .saving import save, load, ...
+from .activations import (celu, elu, gelu, gelu_erf, gelu_tanh, hardsigmoid, hardtanh,  # noqa
+                          hardσ, leakyrelu, logsigmoid, logsoftmax, logsumexp, logσ, relu,
+                          relu6, selu, sigmoid, softmax, softplus, softsign, swish, tanh, σ)
+from .losses import (binarycrossentropy, crossentropy, huber_loss, kldivergence,  # noqa: F401
+                     label_smoothing, logitbinarycrossentropy, logitcrossentropy, mae, mse,
+                     onecold, onehotbatch)
+from .conv import (Conv, CrossCor, GlobalMaxPool, GlobalMeanPool, MaxPool, MeanPool,  # noqa
+                   SamePad, conv, maxpool, meanpool)
+from .normalise import BatchNorm, Dropout, LayerNorm  # noqa: F401
+from .rules import (Adam, AdamW, ClipGrad, ClipNorm, Descent, Momentum, Nesterov,  # noqa: F401
+                    OptimiserChain, RMSProp, WeightDecay)
+from .optimise import Leaf, setup, update  # noqa: F401
+from .train import adjust, freeze, thaw, train  # noqa: F401
+from .data import DataLoader  # noqa: F401
+from .saving import load, loadmodel, save, state_dict  # noqa: F401
