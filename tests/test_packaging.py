@@ -28,3 +28,22 @@ def test_no_generic_top_level_names_are_installed():
     import importlib.metadata as md
     files = md.distribution("ad-compiler").read_text("top_level.txt") or ""
     assert set(files.split()) <= {"ad_compiler"}
+
+
+def test_every_package_folder_is_installed():
+    """pyproject lists packages by hand (runtime/ and layers/ are mapped
+    under ad_compiler); a new folder missing there would be left out of a
+    wheel while an editable install still finds it."""
+    import os
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = open(os.path.join(root, "pyproject.toml")).read()
+    listed = set(re.findall(r'"(ad_compiler[\w.]*)"', text.split("packages = [")[1].split("]")[0]))
+    found = set()
+    for folder, name in (("ad_compiler", "ad_compiler"), ("runtime", "ad_compiler.runtime"),
+                         ("layers", "ad_compiler.layers")):
+        for dirpath, _, files in os.walk(os.path.join(root, folder)):
+            if "__init__.py" in files and "__pycache__" not in dirpath:
+                rel = os.path.relpath(dirpath, os.path.join(root, folder))
+                found.add(name if rel == "." else name + "." + rel.replace(os.sep, "."))
+    assert found == listed
