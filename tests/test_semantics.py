@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from ad_compiler import ADError, grad, gradient, hessian, jvp
+from ad_compiler import ADError, grad, gradient, hessian, jvp, stop_gradient
 from ad_compiler.checks import check_grads
 
 
@@ -837,3 +837,29 @@ def test_a_callable_stored_in_an_object_is_a_field_of_it():
     v.scale = 0.5
     t = jvp(_model_loss, (m, x), (v, np.zeros_like(x)))[1]
     assert np.isclose(t, np.sum(g.lin.W * v.lin.W) + g.scale * 0.5)
+
+
+# --- a tuple built from a differentiated tuple of ints, used only as sizes:
+# its cotangent from the caller is None, and the list adjoint was popped
+# without a check (found by the layers work: pooling's window geometry).
+
+def _sizes(k):
+    return tuple(k[a] + 1 for a in (0, 1))
+
+
+def _sized_sum(k, x):
+    k2, (n, m) = k, _sizes(k)
+    return np.sum(x[:n]) * k2[0]
+
+
+def _stopped_sizes(k, x):
+    k = stop_gradient(k)
+    n, m = _sizes(k)
+    return np.sum(x[:n]) * k[0]
+
+
+def test_sizes_computed_from_a_tuple_of_ints():
+    gk, gx = gradient(_sized_sum, (2, 2), np.ones(3))
+    assert gk == (3.0, 0.0) and np.allclose(gx, 2.0)
+    gk, gx = gradient(_stopped_sizes, (2, 2), np.ones(3))
+    assert gk == (0.0, 0.0) and np.allclose(gx, 2.0)

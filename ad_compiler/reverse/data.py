@@ -163,8 +163,9 @@ class DataAdjoints:
             code = []
             if self.state(lst).state != ZERO:
                 popped = N.call(N.attribute(self.b(lst), "pop"))
-                if self.state(lst).state == MAYBE:
-                    # zero on some path (a branch that never read the list)
+                if self.state(lst).state == MAYBE or not self.state(lst).owned:
+                    # zero on some path (a branch that never read the list), or
+                    # a rule's result, which is None for a zero cotangent
                     popped = gast.IfExp(test=gast.Compare(
                         left=N.name(self.b(lst)), ops=[gast.Is()], comparators=[N.const(None)]),
                         body=N.const(None), orelse=popped)
