@@ -144,15 +144,26 @@ for _power in (numpy.power, numpy.float_power):
            broadcast_like(d * x2 * x1 ** (x2 - 1 + 0.0 ** xp.abs(x2)), ans),
            lambda d, ans, x1, x2: broadcast_like(d * ans * xp.log(xp.where(x1 == 0, 1.0, x1)),
                                                  ans))
+def extremum_share(x, other, ans):
+    """Where ``x`` gave ``maximum(x, other)`` (or minimum...): 1, and 0.5 at a
+    tie, in the arguments' float dtype (float32 stays float32: a float64
+    share made every later product float64)."""
+    dtype = xp.result_type(x, other)
+    if dtype.kind not in "fc":
+        dtype = xp.result_type(float)
+    return xp.asarray(x == ans, dtype=dtype) / xp.asarray(1 + (x == other), dtype=dtype)
+
+
+nondifferentiable(extremum_share, out=ELEMENTWISE)
 # Ties split the gradient evenly; NaNs (fmax/fmin) give it all to the other side.
 for _extremum in (numpy.maximum, numpy.minimum, numpy.fmax, numpy.fmin):
     defvjp(_extremum,
-           lambda g, ans, x1, x2: unbroadcast(g * ((x1 == ans) / (1.0 + (x1 == x2))), x1),
-           lambda g, ans, x1, x2: unbroadcast(g * ((x2 == ans) / (1.0 + (x1 == x2))), x2),
+           lambda g, ans, x1, x2: unbroadcast(g * extremum_share(x1, x2, ans), x1),
+           lambda g, ans, x1, x2: unbroadcast(g * extremum_share(x2, x1, ans), x2),
            out=ELEMENTWISE)
     defjvp(_extremum,
-           lambda d, ans, x1, x2: broadcast_like(d * ((x1 == ans) / (1.0 + (x1 == x2))), ans),
-           lambda d, ans, x1, x2: broadcast_like(d * ((x2 == ans) / (1.0 + (x1 == x2))), ans))
+           lambda d, ans, x1, x2: broadcast_like(d * extremum_share(x1, x2, ans), ans),
+           lambda d, ans, x1, x2: broadcast_like(d * extremum_share(x2, x1, ans), ans))
 defvjp(numpy.arctan2, lambda g, ans, x1, x2: unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1),
        lambda g, ans, x1, x2: unbroadcast(-g * x1 / (x1 * x1 + x2 * x2), x2), out=ELEMENTWISE)
 defjvp(numpy.arctan2, lambda d, ans, x1, x2: broadcast_like(d * x2 / (x1 * x1 + x2 * x2), ans),

@@ -112,6 +112,7 @@ SAMPLES = {
     np.tri: lambda x: (3,),
     # helpers used inside rules
     R.clip_lower: lambda x: _clipped(x) + (1.3,), R.clip_upper: lambda x: _clipped(x) + (1.3,),
+    R.extremum_share: lambda x: (x, x[::-1], np.maximum(x, x[::-1])),
     RA.linspace_weights: lambda x: (np.linspace(x[0], x[1], 4), 4, True, 0, False, None, 1),
     RA.arange_weights: lambda x: (np.arange(x[0], 5.0, 1.0), 5.0, 2),
     RR.reduced_size: lambda x: (x.reshape(2, 3), 1, x.reshape(2, 3) > 3.0),

@@ -61,7 +61,8 @@ def _fields_equal(a, b):
 
 # Leaves that never carry a gradient (besides None, str and bool).
 _OPAQUE = (types.BuiltinFunctionType, types.MethodType, types.ModuleType, type, np.ufunc,
-           np.dtype, slice, range, bytes, type(Ellipsis), str, bool, np.bool_)
+           np.dtype, slice, range, bytes, type(Ellipsis), str, bool, np.bool_,
+           np.random.Generator, np.random.RandomState, np.random.BitGenerator)
 
 _NODES = {}      # class -> (flatten(obj) -> (children, aux), unflatten(aux, children))
 
