@@ -16,16 +16,10 @@ True
 import numpy as np
 
 from ad_compiler import stop_gradient
-from ad_compiler.runtime.core.tree import register_node
 
 from .core import identity, layer
 from .errors import DimensionMismatch, LayerError
 from .mode import training
-
-# A Dropout carries its random generator as Flux's does; a generator holds no
-# gradient, so the model's gradient must walk past it (it comes back as is).
-register_node(np.random.Generator, lambda rng: ((), rng), lambda rng, children: rng)
-
 
 def _name(f):
     return getattr(f, "__name__", None) or repr(f)
