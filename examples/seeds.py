@@ -7,6 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
+import ad_compiler.layers as nn
 from ad_compiler import (Params, adjoint_source, grad, gradient, hessian, jacobian, param, pullback,
                          stop_gradient, withgradient)
 
@@ -85,6 +86,8 @@ def main():
     print("loss before %.4f, after one step %.4f" % (before, loss(W, b)))
     ok &= loss(W, b) < before
 
+    ok &= layers_section()
+
     print("\n== The generated adjoint of f(x) = 3x^2 + 2x + 1 ==")
     print(adjoint_source(f, 2.0))
     print("== ... and of the regression loss ==")
@@ -94,6 +97,57 @@ def main():
     print(adjoint_source(f, 2.0, order=2))
     print("all examples match the seed documents" if ok else "SOME EXAMPLES DO NOT MATCH")
     return 0 if ok else 1
+
+
+@nn.layer
+class Affine:
+    """The seed's struct, made a layer (Flux.@layer Affine)."""
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def __call__(self, x):
+        return self.W @ x + (0.0 if self.b is None else self.b)
+
+    @classmethod
+    def build(cls, in_out, bias=True, init=nn.glorot_uniform):
+        """Affine((in, out), bias=False): the seed's Pair constructor."""
+        in_, out = in_out
+        W = init(out, in_)
+        return cls(W, nn.create_bias(W, bias, out))
+
+
+def linear(in_, out, rng):
+    W, b = rng.randn(out, in_), rng.randn(out)
+    return lambda x: W @ x + b
+
+
+def layers_section():
+    """The seed's second half: building layers, stacking them, helpers."""
+    print("\n== Building layers, stacking them up (seed: 'Building Layers' onwards) ==")
+    rng, ok = np.random.RandomState(1), True
+    linear1, linear2 = linear(5, 3, rng), linear(3, 2, rng)
+    model = lambda x: linear2(nn.sigmoid(linear1(x)))  # noqa: E731
+    ok &= show("linear closures: model(rand(5)).shape", model(rng.rand(5)).shape, (2,))
+    a = Affine(rng.randn(5, 10), np.zeros(5))
+    ok &= show("Affine(10, 5)(rand(10)).shape", a(rng.rand(10)).shape, (5,))
+    ok &= show("gradient of sum(a(x)) w.r.t. a.b",
+               gradient(lambda m: np.sum(m(np.ones(10))), a)[0].b, np.ones(5))
+    model2 = nn.Chain(nn.Dense(10, 5, nn.relu), nn.Dense(5, 2), nn.softmax)
+    ok &= show("Chain(Dense(10=>5, relu), Dense(5=>2), softmax) sums to 1",
+               float(np.sum(model2(np.random.rand(10).astype(np.float32)))), 1.0)
+    m = nn.compose(nn.Dense(5, 2), nn.Dense(10, 5, nn.σ))
+    ok &= show("(Dense(5=>2) o Dense(10=>5, σ))(rand(10)).shape",
+               m(np.ones(10, np.float32)).shape, (2,))
+    ok &= show("Chain(x -> x^2, x -> x+1)(5)", nn.Chain(lambda x: x ** 2, lambda x: x + 1)(5), 26)
+    print("Dense(10 => 5, relu) prints as:", repr(nn.Dense(10, 5, nn.relu)))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # gpu() without CuPy warns once
+        small = nn.gpu(Affine.build((3, 1), bias=False))
+    print("Affine((3, 1), bias=False) |> gpu prints as:", repr(small))
+    ok &= show("its bias", small.b, None)
+    return ok
 
 
 if __name__ == "__main__":
