@@ -101,7 +101,8 @@ def run(epochs=30, quick=False, progress=True, out=None, seed=0):
     if quick:
         epochs = min(epochs, 8)
     results = {}
-    for name, build, lr in (("MLP 64-256-10, dropout", mlp, 1e-3), ("Conv 3x3x16, pool, dense", convnet, 1e-3)):
+    for name, build, lr in (("MLP 64-256-10, dropout", mlp, 1e-3),
+                            ("Conv 3x3x16, pool, dense", convnet, 1e-3)):
         model = build(np.random.default_rng(seed))
         start = time.perf_counter()
         curves = fit(model, data, epochs, lr, progress, seed)
