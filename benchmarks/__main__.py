@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from . import higher_order, workloads
+from . import higher_order, training, workloads
 from .harness import compare, fmt_time
 
 WORKLOADS = {
@@ -25,12 +25,15 @@ WORKLOADS = {
     "rnn": workloads.workload_rnn,
     "second_derivative": higher_order.workload_second_derivative,
     "hvp": higher_order.workload_hvp,
+    "train_step": training.workload_train_step,
 }
 CODEGEN = [("gradient of a 20-line function", workloads.codegen_times),
            ("gradient of a 40-line function with loops and 3 helpers",
             workloads.codegen_loop_times),
            ("second derivative of the 100-step scalar loop",
-            higher_order.second_derivative_codegen_times)]
+            higher_order.second_derivative_codegen_times),
+           ("training step of the MLP 784-512-512-10 (fresh model)",
+            training.first_step_times)]
 
 
 def run(names, rounds):
