@@ -36,6 +36,15 @@ CODEGEN = [("gradient of a 20-line function", workloads.codegen_times),
             training.first_step_times)]
 
 
+def _versus_torch(results):
+    """The first contender (ours) against each PyTorch contender, as the ratio
+    of their median ratios to the hand-written reference."""
+    ours_name, (ours, _) = next(iter(results.items()))
+    found = ["%s / %s: %.2fx" % (ours_name, name, ours / ratio)
+             for name, (ratio, _) in results.items() if name.startswith("torch")]
+    return found + [""] if found else []
+
+
 def run(names, rounds):
     lines = []
     for name in names:
@@ -49,7 +58,9 @@ def run(names, rounds):
         for cname, (ratio, t) in results.items():
             lines.append("| %s | %.2fx | %s |" % (cname, ratio, fmt_time(t)))
         lines.append("")
-        print("\n".join(lines[-(len(results) + 5):]), flush=True)
+        start = len(lines) - len(results) - 6
+        lines.extend(_versus_torch(results))
+        print("\n".join(lines[start:]), flush=True)
     for label, fn in CODEGEN:
         times = fn()
         text = ("### codegen: first call, %s\n\n"

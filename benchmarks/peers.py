@@ -80,3 +80,63 @@ def rnn_grads(args):
         jax.block_until_ready(g(*jargs))
         out["jax.jit + lax.scan"] = lambda: jax.block_until_ready(g(*jargs))
     return out
+
+
+def training_steps(torch_threads=(None, 1), eta=1e-3, beta=(0.9, 0.999), epsilon=1e-8):
+    """``{name: make(weights)}`` for the training-step workload: ``make`` takes
+    ``[(W, b), ...]`` (``W`` is ``(out, in)``, ReLU between layers) and returns
+    an object whose ``step(x, y)`` (batch last, ``y`` one-hot) takes one Adam
+    step and whose ``params`` are the weights as NumPy arrays.  PyTorch eager
+    runs once per entry of ``torch_threads`` (None: its default thread count)."""
+    torch = _try("torch")
+    if torch is None:
+        return {}
+    default = torch.get_num_threads()
+    out = {}
+    for n in torch_threads:
+        n = default if n is None else n
+        label = "torch eager (%d thread%s)" % (n, "" if n == 1 else "s")
+        out[label] = (lambda w, n=n: _TorchStep(torch, w, n, eta, beta, epsilon))
+    return out
+
+
+class _TorchStep:
+    """``nn.Sequential`` of ``Linear`` and ``ReLU``, ``cross_entropy`` on class
+    indices and ``optim.Adam``; PyTorch's thread count is set before each step,
+    as contenders of other counts run in between."""
+
+    def __init__(self, torch, weights, threads, eta, beta, epsilon):
+        self.torch, self.threads = torch, threads
+        layers = []
+        for W, b in weights:
+            lin = torch.nn.Linear(W.shape[1], W.shape[0])
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(W))
+                lin.bias.copy_(torch.from_numpy(b))
+            layers += [lin, torch.nn.ReLU()]
+        self.net = torch.nn.Sequential(*layers[:-1])
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=eta, betas=beta, eps=epsilon)
+        self.batches = {}
+
+    def _tensors(self, x, y):
+        # Converted once per batch, as a PyTorch data pipeline would hand them over.
+        key = (id(x), id(y))
+        if key not in self.batches:
+            self.batches[key] = (self.torch.from_numpy(np.ascontiguousarray(x.T)),
+                                 self.torch.from_numpy(y.argmax(axis=0)))
+        return self.batches[key]
+
+    def step(self, x, y):
+        torch = self.torch
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+        xt, labels = self._tensors(x, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(self.net(xt), labels)
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    @property
+    def params(self):
+        return [p.detach().numpy() for p in self.net.parameters()]

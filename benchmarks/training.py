@@ -1,145 +1,211 @@
-"""One training step of an MLP 784-512-512-10 (ReLU, logit cross-entropy,
-float32, batch 128): forward, gradient and Adam update.
+"""One training step of an MLP, the issue's numbers: forward, gradient and
+Adam update of 784-512-512-10 (ReLU, logit cross-entropy), float32, batch 128.
 
-Ours is ``withgradient`` of a ``Chain`` of ``Dense`` layers plus ``update``
-with an Adam state from ``setup``; the reference is written by hand in
-NumPy with a naive Adam (fresh temporaries, as one writes it first);
-PyTorch eager is a peer when installed.
+The reference is a hand-written NumPy step: forward, backward by hand and a
+naive Adam (``m = b1*m + (1-b1)*g``, creating temporaries).  The contenders
+are this library (a ``Chain`` of ``Dense``, the gradient from the compiler,
+``update`` with the state from ``setup``) and, when installed, PyTorch eager.
+Every contender starts from the same weights and must land on the same
+weights as the reference after a few steps before it is timed.  As timing
+goes on, each contender keeps training its own copy on the same batches.
 """
 import numpy as np
 
-import ad_compiler.layers as nn
-from ad_compiler import withgradient
+from ad_compiler import gradient, withgradient
+from ad_compiler.layers.activations import relu
+from ad_compiler.layers.basic import Chain, Dense
+from ad_compiler.layers.losses import logitcrossentropy
+from ad_compiler.layers.optimise import Adam, setup, update
+from ad_compiler.layers.train import train
+
+from . import peers
 
 SIZES = (784, 512, 512, 10)
 BATCH = 128
-LR, B1, B2, EPS = 1e-3, 0.9, 0.999, 1e-8
+ETA, BETA, EPSILON = 1e-3, (0.9, 0.999), 1e-8
 
 
-def data(seed=0):
+def mlp_weights(sizes=SIZES, seed=0):
+    """``[(W, b), ...]`` in Flux's layout (``W`` is ``(out, in)``), Glorot
+    uniform, float32, the biases small but non-zero."""
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((SIZES[0], BATCH)).astype(np.float32)
-    y = nn.onehotbatch(rng.integers(0, SIZES[-1], BATCH), range(SIZES[-1]))
-    weights = [nn.glorot_uniform(o, i, rng=rng) for i, o in zip(SIZES[:-1], SIZES[1:])]
-    return x, y, weights
+    out = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        bound = np.sqrt(6.0 / (n_in + n_out))
+        out.append((rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32),
+                    rng.uniform(-0.1, 0.1, n_out).astype(np.float32)))
+    return out
 
 
-def model_from(weights):
-    last = len(weights) - 1
-    return nn.Chain(*[nn.Dense(W.copy(), bias=True, σ=nn.relu if k < last else nn.identity)
-                      for k, W in enumerate(weights)])
+def mlp_batches(count=4, sizes=SIZES, batch=BATCH, seed=1):
+    """``count`` batches ``(x, y)``: ``x`` is ``(784, batch)``, ``y`` one-hot
+    ``(10, batch)``, both float32, batch last."""
+    rng = np.random.default_rng(seed)
+    eye = np.eye(sizes[-1], dtype=np.float32)
+    return [(rng.standard_normal((sizes[0], batch), dtype=np.float32),
+             np.ascontiguousarray(eye[:, rng.integers(0, sizes[-1], batch)]))
+            for _ in range(count)]
 
 
-def loss(m, x, y):
-    return nn.logitcrossentropy(m(x), y)
+# ---------------------------------------------------------------- hand-written
 
+class HandStep:
+    """The reference: a ReLU MLP's forward pass, its backward pass by hand,
+    and Adam written the obvious way; ``step(x, y)`` returns the loss."""
 
-class Ours:
-    """A training step of ours: gradient by the compiler, Adam by ``update``."""
+    def __init__(self, weights, eta=ETA, beta=BETA, epsilon=EPSILON):
+        self.params = [p.copy() for wb in weights for p in wb]
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.eta, self.beta, self.epsilon, self.t = eta, beta, epsilon, 0
 
-    def __init__(self, weights):
-        self.model = model_from(weights)
-        self.state = nn.setup(nn.Adam(LR, (B1, B2), EPS), self.model)
-
-    def step(self, x, y):
-        val, (g, _, _) = withgradient(loss, self.model, x, y)
-        nn.update(self.state, self.model, g)
-        return val
-
-
-class Hand:
-    """The same step by hand: forward, backward, and a naive Adam."""
-
-    def __init__(self, weights):
-        self.W = [W.copy() for W in weights]
-        self.b = [np.zeros(W.shape[0], np.float32) for W in weights]
-        self.m = [np.zeros_like(p) for p in self.W + self.b]
-        self.v = [np.zeros_like(p) for p in self.W + self.b]
-        self.t = 0
-
-    def grads(self, x, y):
-        hs, h = [x], x
-        for k, (W, b) in enumerate(zip(self.W, self.b)):
-            z = W @ h + b[:, None]
-            h = np.maximum(z, 0) if k < len(self.W) - 1 else z
-            hs.append(h)
-        z = h - h.max(axis=0, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=0, keepdims=True))
-        val = -np.sum(y * logp) / x.shape[1]
-        d = (np.exp(logp) - y) / x.shape[1]
-        gW, gb = [], []
-        for k in reversed(range(len(self.W))):
-            if k < len(self.W) - 1:
-                d = d * (hs[k + 1] > 0)
-            gW.insert(0, d @ hs[k].T)
-            gb.insert(0, d.sum(axis=1))
-            d = self.W[k].T @ d
-        return val, gW + gb
+    def gradients(self, x, y):
+        """``(loss, [dW1, db1, ...])`` for logit cross-entropy, mean over the batch."""
+        W1, b1, W2, b2, W3, b3 = self.params
+        a1 = W1 @ x + b1[:, None]
+        h1 = np.maximum(a1, 0)
+        a2 = W2 @ h1 + b2[:, None]
+        h2 = np.maximum(a2, 0)
+        z = W3 @ h2 + b3[:, None]
+        z = z - z.max(axis=0, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=0, keepdims=True)
+        loss = np.mean(np.sum(y * (np.log(s) - z), axis=0))
+        d3 = (e / s - y) / x.shape[1]
+        d2 = (W3.T @ d3) * (a2 > 0)
+        d1 = (W2.T @ d2) * (a1 > 0)
+        return loss, [d1 @ x.T, d1.sum(axis=1), d2 @ h1.T, d2.sum(axis=1),
+                      d3 @ h2.T, d3.sum(axis=1)]
 
     def step(self, x, y):
-        val, grads = self.grads(x, y)
+        loss, grads = self.gradients(x, y)
+        self.last_grads = grads
         self.t += 1
-        for p, g, m, v in zip(self.W + self.b, grads, self.m, self.v):
-            m[...] = B1 * m + (1 - B1) * g
-            v[...] = B2 * v + (1 - B2) * g * g
-            mhat = m / (1 - B1 ** self.t)
-            vhat = v / (1 - B2 ** self.t)
-            p -= LR * mhat / (np.sqrt(vhat) + EPS)
-        return val
+        b1, b2 = self.beta
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            self.m[i] = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+            m_hat = self.m[i] / (1 - b1 ** self.t)
+            v_hat = self.v[i] / (1 - b2 ** self.t)
+            p -= self.eta * m_hat / (np.sqrt(v_hat) + self.epsilon)
+        return loss
 
 
-def check(weights, x, y):
-    """One step of ours and of the hand-written version update alike."""
-    ours, hand = Ours(weights), Hand(weights)
-    assert np.isclose(ours.step(x, y), hand.step(x, y), rtol=1e-4)
-    for layer, W in zip(ours.model.layers, hand.W):
-        np.testing.assert_allclose(layer.weight, W, rtol=1e-3, atol=1e-5)
+# ---------------------------------------------------------------- ours
+
+def mlp_model(weights):
+    """``Chain(Dense(784 => 512, relu), Dense(512 => 512, relu), Dense(512 => 10))``
+    holding copies of ``weights``."""
+    *hidden, (W, b) = weights
+    return Chain(*[Dense(W.copy(), b.copy(), relu) for W, b in hidden], Dense(W.copy(), b.copy()))
 
 
-def torch_step(weights, x, y, threads=None):
-    """PyTorch eager, the same model and Adam, or None without torch."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    if threads is not None:
-        torch.set_num_threads(threads)
-    layers = []
-    for k, W in enumerate(weights):
-        lin = torch.nn.Linear(W.shape[1], W.shape[0])
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(W))
-            lin.bias.zero_()
-        layers += [lin] + ([torch.nn.ReLU()] if k < len(weights) - 1 else [])
-    net = torch.nn.Sequential(*layers)
-    opt = torch.optim.Adam(net.parameters(), lr=LR, betas=(B1, B2), eps=EPS)
-    xt, yt = torch.from_numpy(x.T.copy()), torch.from_numpy(y.argmax(axis=0))
-
-    def step():
-        opt.zero_grad()
-        out = torch.nn.functional.cross_entropy(net(xt), yt)
-        out.backward()
-        opt.step()
-        return float(out)
-    return step
+def mlp_loss(model, x, y):
+    return logitcrossentropy(model(x), y)
 
 
-def workload_train_step():
-    x, y, weights = data()
-    check(weights, x, y)
-    ours, hand = Ours(weights), Hand(weights)
-    contenders = {"ad_compiler (Chain, withgradient, Adam update)": lambda: ours.step(x, y)}
-    for label, threads in (("PyTorch eager, default threads", None), ("PyTorch eager, 1 thread", 1)):
-        step = torch_step(weights, x, y, threads)
-        if step is not None:
-            contenders[label] = step
-    return (lambda: hand.step(x, y)), contenders, (
-        "one training step, MLP 784-512-512-10 ReLU, logit cross-entropy, float32, batch 128, "
-        "Adam")
+def model_params(model):
+    return [p for d in model.layers for p in (d.weight, d.bias)]
 
+
+class OursStep:
+    """A step the way ``train`` takes it (the gradient for the model alone,
+    then ``update``); ``explicit=True`` calls ``withgradient(loss, model, x, y)``
+    instead, which also forms the gradients of ``x`` and ``y``."""
+
+    def __init__(self, weights, explicit=False):
+        self.model = mlp_model(weights)
+        self.state = setup(Adam(ETA, BETA, EPSILON), self.model)
+        self.explicit = explicit
+
+    @property
+    def params(self):
+        return model_params(self.model)
+
+    def step(self, x, y):
+        if self.explicit:
+            val, grads = withgradient(mlp_loss, self.model, x, y)
+            update(self.state, self.model, grads[0])
+            return val
+        return train(mlp_loss, self.model, ((x, y),), self.state, progress=False)[0]
+
+
+# ---------------------------------------------------------------- the workload
+
+def _stepper(step, batches):
+    """A zero-argument callable that takes one step on the next batch."""
+    state = {"i": 0}
+
+    def run():
+        x, y = batches[state["i"] % len(batches)]
+        state["i"] += 1
+        return step(x, y)
+    return run
+
+
+def check_gradients(weights, batches, rtol=1e-3):
+    """The compiler's gradient of the Chain against the hand-written one."""
+    x, y = batches[0]
+    model = mlp_model(weights)
+    got = model_params(gradient(mlp_loss, model, x, y)[0])
+    _, want = HandStep(weights).gradients(x, y)
+    for i, (a, b) in enumerate(zip(got, want)):
+        if a.dtype != np.float32 or not np.allclose(a, b, rtol=rtol, atol=rtol * abs(b).max()):
+            raise AssertionError("ad_compiler's gradient of parameter %d disagrees with the "
+                                 "hand-written one (or is not float32: %s)" % (i, a.dtype))
+
+
+def check_steps(weights, batches, steppers, steps=3, rtol=1e-4, near_zero=1e-5):
+    """Every contender's losses and weights after ``steps`` steps against the
+    reference's, to ``rtol``.  Adam's step ``eta*g/(|g| + epsilon)`` turns a
+    rounding difference in a gradient entry near 0 into a visible part of a
+    step, and summation order differs between libraries: entries whose
+    gradient fell below ``near_zero`` at some step are only checked to lie
+    within ``2 * steps * eta`` (:func:`check_gradients` checks the gradients
+    themselves closely)."""
+    ref = HandStep(weights)
+    want, loose = [], [np.zeros(p.shape, bool) for p in ref.params]
+    for i in range(steps):
+        want.append(ref.step(*batches[i % len(batches)]))
+        for mask, g in zip(loose, ref.last_grads):
+            mask |= np.abs(g) < near_zero
+    for name, make in steppers.items():
+        contender = make(weights)
+        got = [contender.step(*batches[i % len(batches)]) for i in range(steps)]
+        if not np.allclose(got, want, rtol=rtol):
+            raise AssertionError("%s: losses %s, the hand-written step's %s" % (name, got, want))
+        for j, (a, b, mask) in enumerate(zip(contender.params, ref.params, loose)):
+            if not (np.allclose(a[~mask], b[~mask], rtol=rtol, atol=1e-6) and
+                    np.all(np.abs(a - b)[mask] <= 2 * steps * ETA)):
+                raise AssertionError("%s: parameter %d after %d Adam steps differs from the "
+                                     "hand-written step by up to %.3g" % (
+                                         name, j, steps, float(np.max(np.abs(a - b)))))
+
+
+def workload_train_step(sizes=SIZES, batch=BATCH):
+    """The reference and the contenders, each checked against the reference
+    first (smaller ``sizes`` and ``batch`` make a quick check of this file)."""
+    weights, batches = mlp_weights(sizes), mlp_batches(sizes=sizes, batch=batch)
+    check_gradients(weights, batches)
+    makers = {"ad_compiler (Chain; train: gradient of the model, update)": OursStep,
+              "ad_compiler (withgradient(loss, model, x, y), update)":
+                  lambda w: OursStep(w, explicit=True)}
+    makers.update(peers.training_steps(torch_threads=(None, 1)))
+    check_steps(weights, batches, makers)
+    contenders = {name: _stepper(make(weights).step, batches) for name, make in makers.items()}
+    reference = _stepper(HandStep(weights).step, batches)
+    return reference, contenders, ("one training step (forward, gradient, Adam update), MLP "
+                                   "%s ReLU, logit cross-entropy, float32, batch %d, against "
+                                   "a hand-written NumPy step with a naive Adam"
+                                   % ("-".join(map(str, sizes)), batch))
+
+
+# ---------------------------------------------------------------- the first step
 
 def first_step_times(rounds=5):
-    """Seconds to the first training step of a fresh model, caches cleared."""
+    """Sorted seconds of the first step of a fresh model (``train`` on one
+    batch), the compiler's caches cleared before each: code generation,
+    compilation and the step itself."""
     from .workloads import first_call_times
-    x, y, weights = data()
-    return first_call_times(lambda: Ours(weights).step(x, y), rounds)
+    weights, (batch,) = mlp_weights(), mlp_batches(1)
+    return first_call_times(lambda: OursStep(weights).step(*batch), rounds)

@@ -118,7 +118,10 @@ def test_loss_that_is_not_a_scalar():
               progress=False)
 
 
-def test_progress_line_on_stderr(capsys):
+def test_progress_line_on_stderr(monkeypatch, capsys):
+    # The fallback line is what shows without tqdm; hide it if it is installed.
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     model = {"w": np.ones(2)}
     data = [np.ones(2)] * 3
     train(lambda m, x: np.sum(m["w"] * x), model, data, setup(Descent(), model),
