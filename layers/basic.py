@@ -156,9 +156,15 @@ class Chain(_Layers):
         layers = self.layers
         if isinstance(layers, dict):
             layers = tuple(layers.values())
-        for f in layers:
-            x = f(x)
-        return x
+        if not layers:
+            return x
+        # A new name for the hidden state: with `x = f(x)` the loop would make
+        # `x` look differentiated, and the first layer would form the gradient
+        # of an input nobody asked for (a quarter of an MLP's backward pass).
+        h = layers[0](x)
+        for f in layers[1:]:
+            h = f(h)
+        return h
 
     def _repr_children(self):
         if self.names is None:
