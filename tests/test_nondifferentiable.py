@@ -35,6 +35,7 @@ from ad_compiler.runtime import rules_matrix as MX
 from ad_compiler.runtime import rules_numpy as R
 from ad_compiler.runtime import rules_reductions as RR
 from ad_compiler.runtime import shapes
+from ad_compiler.layers import core as layers_core
 
 BY_DESIGN = {H.stop_gradient, shapes.shape_only}
 
@@ -126,6 +127,9 @@ SAMPLES = {
     ownership.check_owned: lambda x: (x[0], "f.py:1", "y"),
     ownership.check_part: lambda x: ([x[0], x[1]], 0, x[0], "f.py:1"),
     ownership.check_immutable: lambda x: (x[0], "f.py:1: message"),
+    # layers' input checks: None, whatever the input
+    layers_core.check_features: lambda x: (None, x, 6, np.dtype("float64")),
+    layers_core.warn_dtype: lambda x: (None, x.dtype, np.dtype("float64")),
 }
 _SHAPE_ONLY = {np.empty, np.empty_like}
 # Functions that raise whatever their input (their "output" is the error).
