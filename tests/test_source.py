@@ -81,6 +81,19 @@ def test_lambdas_in_default_arguments():
     assert gradient(g, 2.0) == (4.0,)
 
 
+def test_lambdas_found_from_their_statement_or_the_whole_file(monkeypatch):
+    # the statement around the line is parsed alone; the whole file is the fallback
+    monkeypatch.setattr(source, "_lambdas_near", lambda lines, line: None)
+    test_lambda_matching_with_and_without_column_positions(monkeypatch, True)
+
+
+def test_lambda_statement_search_gives_up_on_a_partial_statement():
+    lines = ["x = [1,\n", "     2]\n", "else:\n", "    f = (lambda t: t,\n", "         0)\n"]
+    assert source._lambdas_near(lines, 4) is None               # 'else:' is no statement
+    found = source._lambdas_near(["g = (0,\n", "     lambda t: t * 2)\n"], 2)
+    assert [n.lineno for n in found] == [2]
+
+
 def test_identical_lambdas_on_one_line_are_interchangeable():
     assert gradient(twin_a, 1.0) == gradient(twin_b, 1.0) == (6.0,)
 
@@ -88,8 +101,8 @@ def test_identical_lambdas_on_one_line_are_interchangeable():
 def _picked(fn):
     """The body of the lambda node that _find_lambda picks for ``fn``."""
     code = fn.__code__
-    parsed = source._parse_file(code.co_filename, linecache.getlines(code.co_filename))
-    return unparse(source._find_lambda(code, parsed).body[0].value)
+    lines = linecache.getlines(code.co_filename)
+    return unparse(source._find_lambda(code, lines).body[0].value)
 
 
 @pytest.mark.parametrize("positions", [True, False], ids=["positions", "code-objects"])
@@ -111,10 +124,10 @@ def test_lambda_matching_with_and_without_column_positions(monkeypatch, position
 
 def test_lambda_matching_by_code_refuses_code_from_elsewhere():
     code = halve.__code__
-    lambdas = source._parse_file(code.co_filename, linecache.getlines(code.co_filename)).lambdas
-    assert source._match_code(code, lambdas[code.co_firstlineno]) == [
-        lambdas[code.co_firstlineno][0]]
-    assert source._match_code(square.__code__, lambdas[code.co_firstlineno]) == []
+    parsed = source._parse_file(code.co_filename, linecache.getlines(code.co_filename))
+    lambdas = parsed.lambdas_at(code.co_firstlineno)
+    assert source._match_code(code, lambdas) == [lambdas[0]]
+    assert source._match_code(square.__code__, lambdas) == []
 
 
 def test_nested_function():

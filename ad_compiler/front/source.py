@@ -7,6 +7,7 @@ line) and functions whose source lives only in :mod:`linecache` (IPython
 cells, and our own generated code).
 """
 import ast
+import bisect
 import copy
 import hashlib
 import inspect
@@ -62,7 +63,7 @@ def get_source(func):
             "cell, or register a rule with @adjoint" % (
                 os.path.basename(code.co_filename), code.co_firstlineno, code.co_name))
     if code.co_name == "<lambda>":
-        node = _find_lambda(code, _parse_file(code.co_filename, lines))
+        node = _find_lambda(code, lines)
     else:
         node = _parse_block(code, lines)
     filename = code.co_filename
@@ -100,14 +101,28 @@ def _to_user_lines(node, lines):
 
 
 class _File:
-    """A parsed source file, with its lambdas indexed by line."""
+    """A parsed source file; :meth:`lambdas_at` finds its lambdas by line."""
 
     def __init__(self, text, filename):
         self.tree = ast.parse(text, filename)
-        self.lambdas = {}
-        for n in ast.walk(self.tree):
-            if isinstance(n, ast.Lambda):
-                self.lambdas.setdefault(n.lineno, []).append(n)
+        # (a decorated statement starts at its first decorator)
+        self._starts = [min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", ())])
+                        for s in self.tree.body]
+        self._lambdas = {}
+
+    def lambdas_at(self, line):
+        """The lambdas that start on ``line``.  Only the top-level statements
+        spanning it are walked: a rule table is one statement per rule, and
+        walking whole rule modules was a fifth of a fresh process's first
+        gradient."""
+        got = self._lambdas.get(line)
+        if got is None:
+            body = self.tree.body
+            i = bisect.bisect_right(self._starts, line) - 1
+            spanning = [body[i]] if i >= 0 and body[i].end_lineno >= line else []
+            got = self._lambdas[line] = [n for n in ast.walk(ast.Module(spanning, []))
+                                         if isinstance(n, ast.Lambda) and n.lineno == line]
+        return got
 
 
 def _parse_file(filename, lines):
@@ -146,9 +161,36 @@ def _first_line(node):
     return min([node.lineno] + [d.lineno for d in node.decorator_list])
 
 
-def _find_lambda(code, parsed):
+_TOP_LEVEL = re.compile(r"[^\s#)\]}]")      # a line that may start a top-level statement
+
+
+def _lambdas_near(lines, line, reach=60):
+    """The lambdas starting on ``line``, parsed from the top-level statement
+    around it alone (a rule table's one line, not the whole module: parsing
+    the rule modules whole was a third of a fresh process's first
+    gradient); None where that statement is not found within ``reach``
+    lines, and the whole file is parsed instead."""
+    start = line
+    while start > 1 and line - start < reach and not _TOP_LEVEL.match(lines[start - 1]):
+        start -= 1
+    if not _TOP_LEVEL.match(lines[start - 1]):
+        return None
+    for end in range(line, min(len(lines), start + reach) + 1):
+        try:
+            tree = ast.parse("".join(lines[start - 1:end]))
+        except SyntaxError:
+            continue        # the statement goes on
+        ast.increment_lineno(tree, start - 1)
+        found = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == line]
+        return found or None
+    return None
+
+
+def _find_lambda(code, lines):
     line = code.co_firstlineno
-    lambdas = list(parsed.lambdas.get(line, ()))
+    lambdas = _lambdas_near(lines, line)
+    if lambdas is None:
+        lambdas = list(_parse_file(code.co_filename, lines).lambdas_at(line))
     if len(lambdas) > 1:
         lambdas = (_match_positions(code, lambdas) or _match_code(code, lambdas)
                    or _match_signature(code, lambdas))

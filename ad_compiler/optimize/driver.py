@@ -58,11 +58,17 @@ def optimize(fdef, ctx):
 
 
 def _fixpoint(fdef, opt):
+    stale = True                    # the use counts are not those of fdef now
     for _ in range(8):
         changed = opt.constants()
+        stale = stale or changed
         for step in (opt.copies, opt.fold, opt.merge_accumulations, opt.round_trips, opt.dce):
-            opt.new_pass()
-            changed = step(fdef.body) or changed
+            if stale:
+                # (recounting after a step that changed nothing would count
+                # the same again: a fifth of the optimiser's time)
+                opt.new_pass()
+            stale = step(fdef.body)
+            changed = changed or stale
         if not changed:
             break
 
