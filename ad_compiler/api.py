@@ -114,10 +114,17 @@ def pullback(f, *args):
         annotate(e)
         raise
 
+    # The backward sweep consumes what the forward sweep saved (loops pop
+    # their stacks), so a second call of back runs the forward sweep again:
+    # back can be called any number of times, as JAX's vjp can.
+    saved = [res]
+
     @_deriving
     def back(dy):
         try:
-            return plan.finish(args, plan.compiled.bwd(res, dy))
+            inner = saved.pop() if saved else plan.compiled.fwd(
+                *plan.inputs(f, args, check=False))[1]
+            return plan.finish(args, plan.compiled.bwd(inner, dy))
         except Exception as e:
             annotate(e)
             raise

@@ -77,6 +77,29 @@ def test_pullback_array_output():
     np.testing.assert_allclose(gx, [2.0, np.cos(1.0)])
 
 
+def _loop_with_branch(x, n):
+    s = 0.0
+    for i in range(n):
+        if x[i % 2] > 0:
+            s = s + np.sum(x * x) * i
+        else:
+            s = s - x[0]
+    return s
+
+
+def test_pullback_back_called_many_times():
+    # loops save stacks that the backward sweep pops: a second call of back
+    # once failed inside generated code (pop from an empty list)
+    x = np.array([0.5, -1.5])
+    y, back = pullback(_loop_with_branch, x, 4)
+    first = back(1.0)
+    again, doubled = back(1.0), back(2.0)
+    np.testing.assert_allclose(again[0], first[0])
+    np.testing.assert_allclose(doubled[0], 2 * first[0])
+    np.testing.assert_allclose(first[0], gradient(_loop_with_branch, x, 4)[0])
+    assert y == _loop_with_branch(x, 4) and list(x) == [0.5, -1.5]
+
+
 def test_grad_transform_and_decorator():
     df = grad(f)
     assert df(2.0) == 14.0 and df(2) == 14.0
