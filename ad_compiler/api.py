@@ -23,7 +23,7 @@ from ad_compiler.runtime.core.errors import (ADError, ArgumentError, annotate, f
 from ad_compiler.runtime.mode import enter as _enter, leave as _leave
 from ad_compiler.runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PLANS,  # noqa: F401
                                       SPLIT as _SPLIT, VALUE_AND_GRAD as _VALUE_AND_GRAD, FastSlot,
-                                      Plan, Target, as_input as _as_input,
+                                      Plan, Target, as_input as _as_input, put_fast as _put_fast,
                                       as_tangent as _as_tangent, differentiable as _differentiable,
                                       plan_for, specialize)
 
@@ -70,7 +70,7 @@ def gradient(f, *args):
             if type(f) is types.FunctionType and plan.code is f.__code__ and not plan.lead:
                 fast = specialize(plan, False)
                 if fast is not None:
-                    _FAST[id(plan.code)] = fast
+                    _put_fast(id(plan.code), fast)
             return plan.finish(args, plan.run(*inputs))
         finally:
             _leave(token)

@@ -145,4 +145,7 @@ def compile_module(text, externs, user_globals, label):
         # Its cells are the factory's externs: constants, not inputs, when the
         # generated function is itself differentiated.
         f.__ad_generated__ = True
+        # Its own text, for when the bounded GENERATED cache has dropped it
+        # and the function is differentiated again (higher orders).
+        f.__ad_source__ = text
     return functions, filename

@@ -32,6 +32,7 @@ from ad_compiler.reverse import sweep as reverse
 from ad_compiler.reverse.tape import Tape
 from ad_compiler.runtime import entry
 from ad_compiler.runtime.core import kinds
+from ad_compiler.runtime.core.lru import LRU
 from ad_compiler.runtime.core.errors import (ADError, NoAdjointError, UnsupportedSyntaxError,
                                              is_library)
 from ad_compiler.runtime.core.options import Options
@@ -303,8 +304,11 @@ def _residuals(fwd, bwd, ctx, exclude):
 
 # ------------------------------------------------------------------ cache
 
-_CACHE = {}
-_LOCK = threading.Lock()
+# The compiled specialisations, bounded: a program that differentiates ever
+# new functions runs in flat memory (an evicted one is compiled again).
+COMPILED_LIMIT = 1024
+_CACHE = LRU(COMPILED_LIMIT)
+_LOCK = threading.Lock()        # clear_cache only: no lock is held while compiling
 # adjoint_source collects the generated functions used by its own call (a
 # context variable, so other threads' compilations stay out); RECORDERS
 # counts the collections open anywhere, so fast paths, which skip the
@@ -319,12 +323,17 @@ def _get(func, active, values, options):
     # (equal code objects from two files are the same key without the name)
     key = (code, code.co_filename, active, input_kinds, options)
     hit = _CACHE.get(key)
-    if hit is None or hit.globals is not func.__globals__ or not hit.valid():
-        with _LOCK:
-            hit = _build(func, active, input_kinds, options)
-            _CACHE[key] = hit
+    if hit is None or not _still_holds(hit, func):
+        built = _build(func, active, input_kinds, options)
+        # Another thread may have built the same meanwhile: keep the first
+        # that still holds, so every caller shares one specialisation.
+        hit = _CACHE.setdefault(key, built, keep=lambda now: _still_holds(now, func))
     note_used(hit)
     return hit
+
+
+def _still_holds(compiled, func):
+    return compiled.globals is func.__globals__ and compiled.valid()
 
 
 def _build(func, active, input_kinds, options):
@@ -423,10 +432,9 @@ def clear_cache():
     with _LOCK:
         _CACHE.clear()
         source._SOURCES.clear()
-        mutating = sys.modules.get(__package__ + ".mutating")
-        if mutating is not None:         # helpers' mutating forms: their sources went too
-            mutating._FORMS.clear()
-            mutating._POSITIONS.clear()
+        # helpers' mutating forms: their sources went too
+        mutating._FORMS.clear()
+        mutating._POSITIONS.clear()
         entry.clear_all()
 
 

@@ -16,8 +16,9 @@ from ad_compiler.analysis import kinds as infer
 from ad_compiler.front.source import get_source
 from ad_compiler.runtime import helpers
 from ad_compiler.runtime.core import kinds as K
+from ad_compiler.runtime.core.lru import LRU
 
-_PARSED = {}
+_PARSED = LRU(4096)     # a rule's code -> its parsed template
 _PREFERRED = {"numpy": "np", "math": "math", "cupy": "cp"}
 
 

@@ -7,8 +7,10 @@ adds in front (a bound ``self``, a partial's arguments) and its keywords.
 ((1,), {'c': 3})
 """
 import functools
+import itertools
 import types
 
+from .core.lru import LRU
 from .generated import register_source
 
 
@@ -45,7 +47,8 @@ def unwrap(fn):
 _LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
 
 
-_STATIC = {}
+_NUMBERS = itertools.count()
+_STATIC = LRU(1024)     # (id(fn), n_args, keywords) -> (fn, its static caller)
 
 
 def static_call(fn, n_args, keywords=()):
@@ -63,10 +66,12 @@ def static_call(fn, n_args, keywords=()):
     params = ["_a%d" % i for i in range(n_args)] + list(keywords)
     call = ["_a%d" % i for i in range(n_args)] + ["%s=%s" % (k, k) for k in keywords]
     text = "def %s(%s):\n    return _fn(%s)\n" % (name, ", ".join(params), ", ".join(call))
-    filename = "<ad_compiler apply %s %d>" % (name, len(_STATIC))
+    # (a counter, not the cache's size: a file name is never reused for other text)
+    filename = "<ad_compiler apply %s %d>" % (name, next(_NUMBERS))
     register_source(filename, text)         # (kept for after linecache.clearcache())
     namespace = {"_fn": fn}
     exec(compile(text, filename, "exec"), namespace)
     func = namespace[name]
+    func.__ad_source__ = text
     _STATIC[key] = (fn, func)
     return func

@@ -24,6 +24,7 @@ from .callee import unwrap
 from .core import kinds as K, registry, tree
 from .core.errors import (ADError, ArgumentError, MissingReturnError, NonScalarOutputError,
                           function_name, user_site)
+from .core.lru import LRU
 from .core.options import MISSING, Options
 from .mode import enter as _enter, leave as _leave
 
@@ -250,8 +251,20 @@ def to_float(x, g):
 
 # ---------------------------------------------------------------- plans and fast paths
 
-PLANS = {}      # (code or id, wrt, options) -> the last plan
-FAST = {}       # id(code object) -> specialised dispatcher of gradient(f, *args)
+# Both bounded.  FAST is read on every gradient(f, x) call, so it is a plain
+# dict, trimmed oldest-first when it grows (put_fast): an evicted entry only
+# costs the next call the plan lookup.  (Its entries keep their code objects
+# alive, so an id in it is never reused by another function's code.)
+PLANS = LRU(1024)   # (code or id, wrt, options) -> the last plan
+FAST = {}           # id(code object) -> specialised dispatcher of gradient(f, *args)
+FAST_LIMIT = 1024
+
+
+def put_fast(key, fast):
+    """``FAST[key] = fast``, dropping the oldest entries beyond ``FAST_LIMIT``."""
+    FAST[key] = fast
+    while len(FAST) > FAST_LIMIT:
+        FAST.pop(next(iter(FAST)), None)
 
 
 class FastSlot:

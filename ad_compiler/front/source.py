@@ -21,6 +21,7 @@ import gast
 
 from ad_compiler.runtime.callee import unwrap  # noqa: F401  (re-exported)
 from ad_compiler.runtime.core.errors import ADError, MissingReturnError
+from ad_compiler.runtime.core.lru import LRU
 from ad_compiler.runtime.generated import GENERATED, register_source  # noqa: F401
 
 
@@ -40,8 +41,10 @@ class Source:
         return "<Source %s at %s:%d>" % (self.name, self.filename, self.lineno)
 
 
-_PARSED_FILES = {}
-_SOURCES = {}
+# Bounded (see runtime/core/lru.py): parsed files are keyed by their text,
+# sources by code object; both are rebuilt when evicted.
+_PARSED_FILES = LRU(64)
+_SOURCES = LRU(2048)
 
 
 def get_source(func):
@@ -52,10 +55,13 @@ def get_source(func):
     if hit is not None:
         return hit
     lines = linecache.getlines(code.co_filename, func.__globals__)
-    if not lines and code.co_filename in GENERATED:
-        # our own generated code, dropped by linecache.clearcache(): put it back
-        register_source(code.co_filename, GENERATED[code.co_filename])
-        lines = linecache.getlines(code.co_filename)
+    if not lines:
+        # our own generated code, dropped by linecache.clearcache() or by the
+        # bounded cache of generated texts: put it back
+        text = GENERATED.get(code.co_filename) or getattr(func, "__ad_source__", None)
+        if text is not None:
+            register_source(code.co_filename, text)
+            lines = linecache.getlines(code.co_filename)
     if not lines:
         raise ADError(
             "%s:%d: cannot find the source of %s: functions made by exec() or typed at a "
@@ -76,7 +82,7 @@ def get_source(func):
     return src
 
 
-_ORIGINS = {}        # file name of generated code -> the user's file it came from
+_ORIGINS = LRU(8192)    # file name of generated code -> the user's file it came from
 _CITED = re.compile(r"^\s*# [^:]+:(\d+): ")
 
 

@@ -17,6 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from .errors import ADError
+from .lru import LRU
 
 
 class Struct:
@@ -176,7 +177,7 @@ def _array_grad(x, g):
     return g
 
 
-_CLOSURE_TYPES = {}
+_CLOSURE_TYPES = LRU(1024)     # free variable names -> their gradient's namedtuple
 
 
 def _closure_grad(fn, g):
