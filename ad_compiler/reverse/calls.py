@@ -21,8 +21,6 @@ class CallAdjoints:
         over ``f``'s generated gradient code, with respect to ``f``'s inputs
         *and its captured variables* (for closures over outer variables).
         """
-        from ad_compiler.runtime.applied import call_tangent
-        from ad_compiler.runtime.transforms import FULL_GRAD
         f, xs = value.args[0], value.args[1:]
         starred = len(xs) == 1 and isinstance(xs[0], gast.Starred)
         if (not starred and any(isinstance(x, gast.Starred) for x in xs)) or value.keywords:
@@ -34,35 +32,50 @@ class CallAdjoints:
         def rev():
             code = []
             if self.state(var).state != ZERO:
-                bz = self.b(var)
-                if starred:
-                    spec, tans = N.const((("*", 1, 2),)), N.tuple_([bz])
-                else:
-                    tans = N.tuple_([N.call(self.rt(H.item), [bz, N.const(i)])
-                                     for i in range(len(xs))])
-                    spec = N.tuple_([N.const(i + 1) for i in range(len(xs))])
-                hv = self.namer.fresh("_hv")
-                # only the tangent: the gradient's own value is not needed again
-                code.append(N.assign(hv, gast.Call(
-                    func=self.rt(call_tangent), args=[
-                        N.name(self.externs.ref(FULL_GRAD, "full_gradient")), spec, tans,
-                        N.copy(f)] + [N.copy(x) for x in xs], keywords=[]), s))
-
-                def part(index):            # None (a zero tangent) has no parts
-                    return N.call(self.rt(H.item), [N.name(hv), index])
-
-                targets = [(f, part(N.const(0)))]
-                if starred:
-                    rest = self.index(gast.Slice(lower=N.const(1), upper=None, step=None))
-                    targets.append((xs[0].value, part(rest)))
-                else:
-                    targets += [(x, part(N.const(i + 1))) for i, x in enumerate(xs)]
-                for atom, expr in targets:
-                    if self.is_active(atom):
-                        code += self.accumulate(atom.id, expr, False, maybe_none=True, like=s)
+                code = self.hvp_adjoint(var, f, xs, starred, s)
             self.kill(var)
             return code + [m.restore for m in marker]
         return Step(marker + [primal], rev)
+
+    def hvp_adjoint(self, var, f, xs, starred, s):
+        """The adjoint of ``var = gradient(f, *xs)`` when ``bvar`` is not zero:
+        the parts of the Hessian-vector product go to ``f`` (its captured
+        variables) and to each ``x``."""
+        hv, code = self.hessian_vector(var, f, xs, starred, s)
+
+        def part(index):            # None (a zero tangent) has no parts
+            return N.call(self.rt(H.item), [N.name(hv), index])
+
+        targets = [(f, part(N.const(0)))]
+        if starred:
+            rest = self.index(gast.Slice(lower=N.const(1), upper=None, step=None))
+            targets.append((xs[0].value, part(rest)))
+        else:
+            targets += [(x, part(N.const(i + 1))) for i, x in enumerate(xs)]
+        for atom, expr in targets:
+            if self.is_active(atom):
+                code += self.accumulate(atom.id, expr, False, maybe_none=True, like=s)
+        return code
+
+    def hessian_vector(self, var, f, xs, starred, s):
+        """``_hv = call_tangent(full_gradient, spec, tangents, f, *xs)``: a
+        forward sweep of ``f``'s gradient code in the direction ``bvar``.
+        Returns the name ``_hv`` and the assignment."""
+        from ad_compiler.runtime.applied import call_tangent
+        from ad_compiler.runtime.transforms import FULL_GRAD
+        bz = self.b(var)
+        if starred:
+            spec, tans = N.const((("*", 1, 2),)), N.tuple_([bz])
+        else:
+            tans = N.tuple_([N.call(self.rt(H.item), [bz, N.const(i)])
+                             for i in range(len(xs))])
+            spec = N.tuple_([N.const(i + 1) for i in range(len(xs))])
+        hv = self.namer.fresh("_hv")
+        # only the tangent: the gradient's own value is not needed again
+        return hv, [N.assign(hv, gast.Call(
+            func=self.rt(call_tangent), args=[
+                N.name(self.externs.ref(FULL_GRAD, "full_gradient")), spec, tans,
+                N.copy(f)] + [N.copy(x) for x in xs], keywords=[]), s)]
 
     def special_call(self, var, value, call, s, marker):
         if call.special == "grad" and not self.any_active(call, value):

@@ -11,22 +11,22 @@ so the first contribution to ``bx`` is a plain assignment and later ones
 add.  Arrays the generated code allocated itself (``owned``) are updated
 in place.  Values the adjoint needs that the primal overwrites are saved
 through :mod:`~ad_compiler.reverse.tape` markers.  Structures and mutation,
-calls, and control flow live in :mod:`reverse_data`, :mod:`reverse_calls`
-and :mod:`reverse_flow`.
+calls, control flow and calls with registered rules live in
+:mod:`~ad_compiler.reverse.data`, :mod:`~ad_compiler.reverse.calls`,
+:mod:`~ad_compiler.reverse.flow` and :mod:`~ad_compiler.reverse.rules`.
 """
 import gast
 
 from ad_compiler import nodes as N
-from ad_compiler.analysis import calls as C
-from ad_compiler.inline import inlinable, instantiate
 from ad_compiler.reverse.calls import CallAdjoints
 from ad_compiler.reverse.data import DataAdjoints
 from ad_compiler.reverse.flow import FlowAdjoints
+from ad_compiler.reverse.rules import RuleAdjoints
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import ADError, NoAdjointError, located
 from ad_compiler.steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step, Sweep,
-                               deposit_fn, fresh, rule_fn_name)
+                               deposit_fn)
 
 
 def _real(k):
@@ -45,7 +45,7 @@ def _complex_power(node):
                 and not isinstance(b.value, bool) and float(b.value).is_integer())
 
 
-class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
+class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints, RuleAdjoints):
     prefix = "b"
 
     def __init__(self, ctx):
@@ -272,85 +272,6 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints):
         if not active:
             return []
         raise NoAdjointError.for_function(call.obj, call.name, str(located(s, self.ctx.source)))
-
-    def apply_rule(self, rule, var, args, keywords, s, call=None):
-        call = call or C.Call("rule", rule, args=args, keywords=keywords)
-        if rule.vjps is None and rule.vjp_all is None:
-            if rule.nondiff:
-                return []
-            raise NoAdjointError.for_function(rule.primal, rule.name,
-                                              str(located(s, self.ctx.source)))
-        if rule.vjp_all is not None:
-            return self.apply_vjp_all(rule, var, call, s)
-        params = C.template_params(rule)
-        self.check_arguments(rule, call, params, s)
-        g = N.name(self.b(var))
-        vjps = self.choose(rule, call)
-        contributions = []
-        for i in C.diff_args(rule, call):
-            atom = call.args[i] if i < len(call.args) else call.keywords[params[i]]
-            if not self.is_active(atom) or vjps is None or i >= len(vjps) or vjps[i] is None:
-                continue
-            t = vjps[i]
-            if inlinable(t.fn):
-                values = C.bind_template(t, call, g, N.name(var))
-                expr = instantiate(t.fn, values, self.externs,
-                                   scale=g if t.scale else None, kind_of=self.kind_of_name)
-            else:
-                expr = self.call_template(t, g, var, call)
-            contributions.append((atom.id, expr))
-        code = []
-        for target, expr in contributions:
-            code += self.accumulate(target, expr, fresh(expr), like=s)
-        return code
-
-    def check_arguments(self, rule, call, params, s):
-        """A rule must name every argument it is given, or it may ignore one silently."""
-        unknown = [k for k in call.keywords if k is None or k not in params]
-        extra = len(call.args) > len(params)
-        if unknown or extra:
-            what = ("keyword '%s'" % unknown[0]) if unknown and unknown[0] else \
-                ("%d positional arguments" % len(call.args) if extra else "**kwargs")
-            raise NoAdjointError("%s: the rule for %s does not handle %s; pass it in the "
-                                 "form the rule names (%s), or register a rule that takes it "
-                                 "with @adjoint(%s)" % (located(s, self.ctx.source), rule.name,
-                                                        what, ", ".join(params), rule.name))
-
-    def choose(self, rule, call):
-        arg_kinds = [self.atom_kind(a) for a in call.args]
-        for when, vjps in rule.variants:
-            try:
-                if when(*arg_kinds):
-                    return vjps
-            except (TypeError, AttributeError):
-                continue
-        return rule.vjps
-
-    def atom_kind(self, atom):
-        if isinstance(atom, gast.Name):
-            return self.kind(atom.id)
-        if isinstance(atom, gast.Constant):
-            return K.constant_kind(atom.value)
-        return K.OTHER
-
-    def call_template(self, t, g, var, call):
-        """A rule written as a ``def``: call it instead of inlining."""
-        fn = N.name(self.externs.ref(t, rule_fn_name(t.fn, None)))
-        args = [g, N.name(var)] + [N.copy(a) for a in call.args]
-        return gast.Call(func=fn, args=args, keywords=[
-            gast.keyword(arg=k, value=N.copy(v)) for k, v in call.keywords.items()])
-
-    def apply_vjp_all(self, rule, var, call, s):
-        fn = N.name(self.externs.ref(rule.vjp_all, rule_fn_name(rule.vjp_all, rule)))
-        args = [N.name(self.b(var)), N.name(var)] + [N.copy(a) for a in call.args]
-        result = self.namer.fresh("_g")
-        code = [N.assign(result, gast.Call(func=fn, args=args, keywords=[
-            gast.keyword(arg=k, value=N.copy(v)) for k, v in call.keywords.items()]), s)]
-        for i, atom in enumerate(call.args):
-            if self.is_active(atom):
-                code += self.accumulate(atom.id, N.subscript(result, N.const(i)), False,
-                                        maybe_none=True, like=s)
-        return code
 
     # ------------------------------------------------------------ whole function
 
