@@ -155,49 +155,11 @@ def check(fn, source, kinds, user_names, params, callee, is_module, owned=(), gu
     local = _locals(fn)
     if not mutated:
         return []
-    places = _places(fn.body)
+    aliases = _Aliases(source, kinds, user_names, is_module, guards, mutations,
+                       _places(fn.body))
     for s in N.statements(fn.body):
-        if not isinstance(s, (gast.Assign, gast.Expr)):
-            continue
-        for name in _stored(s):
-            later = _change_after((name,), s, mutations, places)
-            if later is not None and _mutable(kinds.get(name)):
-                raise _error(s, source, "'%s' is stored in a container and is changed in "
-                             "place later, at line %d; store a copy (%s.copy())"
-                             % (name, later.lineno, name))
-        walked = _walked(s, is_module)
-        if walked is not None and _change_after((walked,), s, mutations, places) is not None:
-            m = _change_after((walked,), s, mutations, places)
-            raise _error(s, source, "the loop walks '%s', which line %d changes in place while "
-                         "it runs; loop over a copy ('for ... in %s.copy()')"
-                         % (walked, m.lineno, walked))
-        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
-            continue
-        z, value = s.targets[0].id, s.value
-        # (a compiler temporary handed to a user name, as a comprehension's
-        # result is, has no other name left)
-        if isinstance(value, gast.Name) and _mutable(kinds.get(value.id)) \
-                and z != value.id and value.id in user_names \
-                and _change_after((z, value.id), s, mutations, places) is not None:
-            m = _change_after((z, value.id), s, mutations, places)
-            err = _error(s, source, "'%s = %s' makes '%s' another name for a value that is "
-                         "changed in place at line %d; write '%s = %s.copy()'"
-                         % (z, value.id, z, m.lineno, z, value.id))
-            if guards is None or _surely_mutable(kinds.get(value.id)):
-                raise err
-            guards.append((s, z, str(err)))
-        # (a helper's changed argument coming back out of its private tuple)
-        base = None if getattr(s, "keeps_kind", False) else _is_view(value, kinds)
-        if base is not None and z in user_names and K.is_array(kinds.get(z)) \
-                and _change_after((base, z), s, mutations, places) is not None:
-            m = _change_after((base, z), s, mutations, places)
-            err = _error(s, source, "'%s' is a view of '%s', which is changed in place at line "
-                         "%d; take a copy ('.copy()') so the gradient stays correct"
-                         % (z, base, m.lineno))
-            if guards is None or _surely_mutable(kinds.get(z)) or (
-                    isinstance(value, gast.Subscript) and sliced(value.slice)):
-                raise err
-            guards.append((s, z, str(err)))
+        if isinstance(s, (gast.Assign, gast.Expr)):
+            aliases.statement(s)
     for name, where in mutated.items():
         if name not in local:
             raise _error(where, source, "'%s' is not a local variable of '%s' (it is a global "
@@ -212,6 +174,80 @@ def check(fn, source, kinds, user_names, params, callee, is_module, owned=(), gu
                      "and its caller would see the change; return the new value instead"
                      % (source.name, p))
     return changed_params
+
+
+class _Aliases:
+    """The checks :func:`check` makes of each assignment or expression
+    statement, against the function's mutations: an error, or a guard in
+    ``guards`` where only the run decides whether a value is mutable."""
+
+    def __init__(self, source, kinds, user_names, is_module, guards, mutations, places):
+        self.source, self.kinds, self.user_names = source, kinds, user_names
+        self.is_module, self.guards = is_module, guards
+        self.mutations, self.places = mutations, places
+
+    def later(self, names, s):
+        """The first in-place change of ``names`` after ``s``, or None."""
+        return _change_after(names, s, self.mutations, self.places)
+
+    def statement(self, s):
+        self.stored(s)
+        self.walked(s)
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            self.another_name(s)
+            self.view(s)
+
+    def stored(self, s):
+        for name in _stored(s):
+            later = self.later((name,), s)
+            if later is not None and _mutable(self.kinds.get(name)):
+                raise _error(s, self.source, "'%s' is stored in a container and is changed in "
+                             "place later, at line %d; store a copy (%s.copy())"
+                             % (name, later.lineno, name))
+
+    def walked(self, s):
+        walked = _walked(s, self.is_module)
+        m = self.later((walked,), s) if walked is not None else None
+        if m is not None:
+            raise _error(s, self.source, "the loop walks '%s', which line %d changes in place "
+                         "while it runs; loop over a copy ('for ... in %s.copy()')"
+                         % (walked, m.lineno, walked))
+
+    def another_name(self, s):
+        """``z = y`` where ``y`` is changed in place later."""
+        z, value = s.targets[0].id, s.value
+        # (a compiler temporary handed to a user name, as a comprehension's
+        # result is, has no other name left)
+        if not (isinstance(value, gast.Name) and _mutable(self.kinds.get(value.id))
+                and z != value.id and value.id in self.user_names):
+            return
+        m = self.later((z, value.id), s)
+        if m is None:
+            return
+        err = _error(s, self.source, "'%s = %s' makes '%s' another name for a value that is "
+                     "changed in place at line %d; write '%s = %s.copy()'"
+                     % (z, value.id, z, m.lineno, z, value.id))
+        if self.guards is None or _surely_mutable(self.kinds.get(value.id)):
+            raise err
+        self.guards.append((s, z, str(err)))
+
+    def view(self, s):
+        """``z = y[1:]`` (or ``y.T``...) where ``y`` or ``z`` is changed in place later."""
+        z, value = s.targets[0].id, s.value
+        # (a helper's changed argument coming back out of its private tuple)
+        base = None if getattr(s, "keeps_kind", False) else _is_view(value, self.kinds)
+        if not (base is not None and z in self.user_names and K.is_array(self.kinds.get(z))):
+            return
+        m = self.later((base, z), s)
+        if m is None:
+            return
+        err = _error(s, self.source, "'%s' is a view of '%s', which is changed in place at "
+                     "line %d; take a copy ('.copy()') so the gradient stays correct"
+                     % (z, base, m.lineno))
+        if self.guards is None or _surely_mutable(self.kinds.get(z)) or (
+                isinstance(value, gast.Subscript) and sliced(value.slice)):
+            raise err
+        self.guards.append((s, z, str(err)))
 
 
 def _locals(fn):

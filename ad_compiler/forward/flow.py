@@ -125,37 +125,7 @@ class FlowTangents:
     def loop_body(self, body, like):
         """Tangent code of a loop body whose tangent states agree across iterations."""
         entry = self.snapshot()
-        start = entry
-        # (the zero made before the loop can only use what exists there)
-        before = set(self.defined)
-        for _ in range(4):
-            counters, taken = dict(self.namer.counters), set(self.namer.taken)
-            self.restore_state(start)
-            self.block(N.copy(body))
-            end = self.snapshot()
-            self.namer.counters, self.namer.taken = counters, taken
-            weaker = dict(start)
-            for var in sorted(set(start) | set(end)):
-                st, e = weaker.get(var, Tan()), end.get(var, Tan())
-                if e.state == ZERO:
-                    # SET at the head, zero at the end: the next iteration starts
-                    # from an explicit zero, which only numbers and arrays have
-                    if st.state == SET and not self.material(var, before):
-                        weaker[var] = Tan(MAYBE)
-                    continue
-                if e == st:
-                    continue
-                if st.state == ZERO:
-                    weaker[var] = Tan(SET if self.material(var, before) and e.state == SET
-                                      else MAYBE,
-                                      K.is_array(self.kind(var)))
-                elif e.state == MAYBE or st.state == MAYBE:
-                    weaker[var] = Tan(MAYBE)
-                else:
-                    weaker[var] = Tan(SET, st.owned and e.owned)
-            if weaker == start:
-                break
-            start = weaker
+        start = self.loop_states(body, entry)
         pre = []
         for var, t in sorted(start.items()):
             if entry.get(var, Tan()).state == ZERO and t.state != ZERO:
@@ -170,6 +140,49 @@ class FlowTangents:
                                      else N.const(None), like))
         self.restore_state(start)
         return pre, code
+
+    def loop_states(self, body, entry):
+        """The tangent states at the loop's head: ``entry`` weakened until a
+        pass over (a copy of) the body ends in them again, at most 4 passes.
+        The trial passes' fresh names are given back to the namer."""
+        start = entry
+        # (the zero made before the loop can only use what exists there)
+        before = set(self.defined)
+        for _ in range(4):
+            counters, taken = dict(self.namer.counters), set(self.namer.taken)
+            self.restore_state(start)
+            self.block(N.copy(body))
+            end = self.snapshot()
+            self.namer.counters, self.namer.taken = counters, taken
+            weaker = self.weaken(start, end, before)
+            if weaker == start:
+                break
+            start = weaker
+        return start
+
+    def weaken(self, start, end, before):
+        """The head's states ``start`` merged with the states ``end`` one pass
+        ended in."""
+        weaker = dict(start)
+        for var in sorted(set(start) | set(end)):
+            st, e = weaker.get(var, Tan()), end.get(var, Tan())
+            if e.state == ZERO:
+                # SET at the head, zero at the end: the next iteration starts
+                # from an explicit zero, which only numbers and arrays have
+                if st.state == SET and not self.material(var, before):
+                    weaker[var] = Tan(MAYBE)
+                continue
+            if e == st:
+                continue
+            if st.state == ZERO:
+                weaker[var] = Tan(SET if self.material(var, before) and e.state == SET
+                                  else MAYBE,
+                                  K.is_array(self.kind(var)))
+            elif e.state == MAYBE or st.state == MAYBE:
+                weaker[var] = Tan(MAYBE)
+            else:
+                weaker[var] = Tan(SET, st.owned and e.owned)
+        return weaker
 
     def stmt_For(self, s):
         pre, body = self.loop_body(s.body, s)

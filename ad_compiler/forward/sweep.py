@@ -218,38 +218,10 @@ class Forward(Sweep, DataTangents, FlowTangents):
         if not live:
             return None, ZERO, False
         if rule.jvps is not None:
-            terms = []                      # (expression, may it be None?)
-            for i, atom in live:
-                t = rule.jvps[i] if i < len(rule.jvps) else None
-                if t is None:
-                    continue
-                maybe = self.state(atom.id).state == MAYBE
-                d = N.name(self.d(atom.id))
-                if inlinable(t.fn):
-                    values = C.bind_template(t, call, d, N.name(var))
-                    term = instantiate(t.fn, values, self.externs,
-                                       scale=d if t.scale else None,
-                                       kind_of=self.kind_of_name)
-                else:
-                    fn = N.name(self.externs.ref(t, "jvp_rule"))
-                    term = gast.Call(func=fn, args=[d, N.name(var)] + [
-                        N.copy(a) for a in call.args], keywords=keywords(call))
-                if maybe:
-                    # A None tangent is an exact zero: skip the term rather than
-                    # multiply 0 by something that may be inf or nan (log(x) at x<0).
-                    term = gast.IfExp(test=gast.Compare(left=N.copy(d), ops=[gast.Is()],
-                                                        comparators=[N.const(None)]),
-                                      body=N.const(None), orelse=term)
-                terms.append((term, maybe))
+            terms = self.jvp_terms(var, call, live)
             if not terms:
                 return None, ZERO, False
-            expr, any_maybe = terms[0]
-            for term, maybe in terms[1:]:
-                if any_maybe or maybe:
-                    expr = N.call(self.rt(H.add), [expr, term])
-                else:
-                    expr = N.binop(expr, gast.Add(), term)
-                any_maybe = any_maybe and maybe
+            expr, any_maybe = self.sum_terms(terms)
             return expr, (MAYBE if any_maybe or rule.may_be_none else SET), fresh(expr)
         if rule.jvp_all is not None:
             fn = N.name(self.externs.ref(rule.jvp_all, rule_fn_name(rule.jvp_all, rule, "_jvp")))
@@ -265,6 +237,47 @@ class Forward(Sweep, DataTangents, FlowTangents):
             return self.transposed(var, call, live), SET, False
         raise NoAdjointError("%s: no forward rule for %s; register one with @tangent(%s)"
                              % (located(s, self.ctx.source), rule.name, rule.name))
+
+    def jvp_terms(self, var, call, live):
+        """``(term, may it be None?)`` for each live argument the rule has a
+        tangent for: its jvp, inlined from the template or called."""
+        rule = call.rule
+        terms = []
+        for i, atom in live:
+            t = rule.jvps[i] if i < len(rule.jvps) else None
+            if t is None:
+                continue
+            maybe = self.state(atom.id).state == MAYBE
+            d = N.name(self.d(atom.id))
+            if inlinable(t.fn):
+                values = C.bind_template(t, call, d, N.name(var))
+                term = instantiate(t.fn, values, self.externs,
+                                   scale=d if t.scale else None,
+                                   kind_of=self.kind_of_name)
+            else:
+                fn = N.name(self.externs.ref(t, "jvp_rule"))
+                term = gast.Call(func=fn, args=[d, N.name(var)] + [
+                    N.copy(a) for a in call.args], keywords=keywords(call))
+            if maybe:
+                # A None tangent is an exact zero: skip the term rather than
+                # multiply 0 by something that may be inf or nan (log(x) at x<0).
+                term = gast.IfExp(test=gast.Compare(left=N.copy(d), ops=[gast.Is()],
+                                                    comparators=[N.const(None)]),
+                                  body=N.const(None), orelse=term)
+            terms.append((term, maybe))
+        return terms
+
+    def sum_terms(self, terms):
+        """The sum of the terms (``add``, which reads None as zero, where one
+        may be None) and whether the sum may be None."""
+        expr, any_maybe = terms[0]
+        for term, maybe in terms[1:]:
+            if any_maybe or maybe:
+                expr = N.call(self.rt(H.add), [expr, term])
+            else:
+                expr = N.binop(expr, gast.Add(), term)
+            any_maybe = any_maybe and maybe
+        return expr, any_maybe
 
     def transposed(self, var, call, live):
         """A rule with only a reverse rule: its tangent is found by transposing

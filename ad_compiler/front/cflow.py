@@ -78,41 +78,55 @@ class ReturnLowering:
         for i, s in enumerate(stmts):
             rest = stmts[i + 1:]
             if isinstance(s, gast.Return):
-                out.append(N.assign(self.ret, s.value, s))
-                if in_loop or after:
-                    out.append(N.assign(self.flag(), N.const(True), s))
-                if in_loop:
-                    out.append(gast.Break())
-                return out
+                return out + self.lower_return(s, in_loop, after)
             if not _has([s], gast.Return):
                 out.append(s)
                 continue
-            if isinstance(s, gast.If) and not in_loop:
-                # Early return in a branch: the rest of the block goes where
-                # control can still reach it, with no flag.
-                body_exits = _always_exits(s.body, gast.Return)
-                else_exits = _always_exits(s.orelse, gast.Return)
-                if body_exits or else_exits:
-                    s.body = self.block(s.body + ([] if body_exits else rest), in_loop, after)
-                    s.orelse = self.block(s.orelse + ([] if else_exits else rest), in_loop, after)
-                    out.append(s)
-                    return out
-            inner_after = after or bool(rest)
-            if isinstance(s, gast.If):
-                s.body = self.block(s.body, in_loop, inner_after)
-                s.orelse = self.block(s.orelse, in_loop, inner_after)
-            else:
-                s.body = self.block(s.body, in_loop=True, after=inner_after)
-                self.flag()
-            out.append(s)
-            if rest or in_loop:
-                guard = self.flag()
-                if in_loop:
-                    out.append(N.if_(N.name(guard), [gast.Break()], self.block(rest, in_loop),
-                                     s))
-                elif rest:
-                    out.append(N.if_(N.name(guard), [], self.block(rest, in_loop, after), s))
-            return out
+            if isinstance(s, gast.If) and not in_loop and \
+                    self.rest_into_branches(s, rest, in_loop, after):
+                return out + [s]
+            return out + self.compound(s, rest, in_loop, after)
+        return out
+
+    def lower_return(self, s, in_loop, after):
+        """``return v``: the value stored, the flag raised if code may follow,
+        and the loop left."""
+        out = [N.assign(self.ret, s.value, s)]
+        if in_loop or after:
+            out.append(N.assign(self.flag(), N.const(True), s))
+        if in_loop:
+            out.append(gast.Break())
+        return out
+
+    def rest_into_branches(self, s, rest, in_loop, after):
+        """Early return in a branch: the rest of the block goes where control
+        can still reach it, with no flag.  False if neither branch always
+        returns (``s`` is then untouched)."""
+        body_exits = _always_exits(s.body, gast.Return)
+        else_exits = _always_exits(s.orelse, gast.Return)
+        if not (body_exits or else_exits):
+            return False
+        s.body = self.block(s.body + ([] if body_exits else rest), in_loop, after)
+        s.orelse = self.block(s.orelse + ([] if else_exits else rest), in_loop, after)
+        return True
+
+    def compound(self, s, rest, in_loop, after):
+        """A branch or loop with a return inside: its blocks lowered, then the
+        rest of the block guarded by the flag (or the loop left)."""
+        inner_after = after or bool(rest)
+        if isinstance(s, gast.If):
+            s.body = self.block(s.body, in_loop, inner_after)
+            s.orelse = self.block(s.orelse, in_loop, inner_after)
+        else:
+            s.body = self.block(s.body, in_loop=True, after=inner_after)
+            self.flag()
+        out = [s]
+        if rest or in_loop:
+            guard = self.flag()
+            if in_loop:
+                out.append(N.if_(N.name(guard), [gast.Break()], self.block(rest, in_loop), s))
+            elif rest:
+                out.append(N.if_(N.name(guard), [], self.block(rest, in_loop, after), s))
         return out
 
 
