@@ -61,19 +61,26 @@ class Target:
             return
         if type(fn) is _LRU_WRAPPER or isinstance(fn, functools.partial):
             self.open_wrapper(fn)
-            return
-        if type(fn).__name__ == "Checkpoint" and hasattr(fn, "fn"):
+        elif type(fn).__name__ == "Checkpoint" and hasattr(fn, "fn"):
             self.copy_from(Target(fn.fn))
             self.recompute = True
-            return
-        if isinstance(fn, type):
-            self.fields = _constructor_fields(fn)
-            if self.fields is None:
-                raise NoAdjointError(
-                    "cannot differentiate through the constructor of %s: build the object "
-                    "outside the differentiated function, make it a dataclass or namedtuple, "
-                    "or register a rule with @adjoint(%s)" % (fn.__qualname__, fn.__qualname__))
-            return
+        elif isinstance(fn, type):
+            self.open_class(fn)
+        else:
+            self.open_callable(fn)
+
+    def open_class(self, fn):
+        """A class called to build an object: its constructor's fields."""
+        self.fields = _constructor_fields(fn)
+        if self.fields is None:
+            raise NoAdjointError(
+                "cannot differentiate through the constructor of %s: build the object "
+                "outside the differentiated function, make it a dataclass or namedtuple, "
+                "or register a rule with @adjoint(%s)" % (fn.__qualname__, fn.__qualname__))
+
+    def open_callable(self, fn):
+        """A method, a function or a callable object: the plain function and
+        what it is bound to (a builtin method bound to a value: its rule)."""
         owner = getattr(fn, "__self__", None)
         if isinstance(fn, (types.BuiltinMethodType, types.MethodWrapperType)) and \
                 owner is not None and not isinstance(owner, types.ModuleType):

@@ -343,6 +343,19 @@ def specialize(plan, single, check_code=False):
     values = ["_cl[%d].cell_contents" % j for j in range(cells)]
     values += ["_lead[%d]" % j for j in range(len(plan.lead))] + names
     tests += _guard_tests(values, plan.guards, env)
+    outs, finish = _outputs(plan, names, env)
+    result = outs[0] if single else "(%s,)" % ", ".join(outs)
+    lines = _fast_head(plan, names, cells, tests, values) + finish + ["    return %s" % result]
+    namespace = {}
+    exec("\n".join(line for line in lines if line), env, namespace)
+    fast = namespace["fast"]
+    fast.globals = plan.globals
+    return fast
+
+
+def _outputs(plan, names, env):
+    """Each gradient's expression in ``fast``'s result, and the lines that
+    finish the floats first; the other conversions go into ``env``."""
     outs, finish = [], []
     for i, slot, post_ in zip(plan.wrt, plan.slots, plan.posts):
         if slot is None:
@@ -356,20 +369,19 @@ def specialize(plan, single, check_code=False):
         else:
             env["_post%d" % i] = post_
             outs.append("_post%d(%s, _r[%d])" % (i, names[i], slot))
-    result = outs[0] if single else "(%s,)" % ", ".join(outs)
+    return outs, finish
+
+
+def _fast_head(plan, names, cells, tests, values):
+    """``fast``'s lines up to the call of the gradient: the arguments
+    unpacked, the guards tested, ``_r`` the compiled gradient's result."""
     unpack = ["    try:",                 # (a wrong count fails the unpacking)
               "        %s = args" % (", ".join(names) + ("," if plan.n == 1 else "")),
               "    except ValueError:",
               "        return None"] if names else ["    if args:", "        return None"]
-    lines = ["def fast(f, args):"] + unpack + [
-             "    _cl = f.__closure__" if cells else "",
-             "    if not (%s):" % " and ".join(tests or ["True"]),
-             "        return None",
-             ("    _t = _enter(True)\n    try:\n        _r = _g(%s)\n    finally:\n"
-              "        _leave(_t)" if plan.calls_out else "    _r = _g(%s)") % ", ".join(values)]
-    lines += finish + ["    return %s" % result]
-    namespace = {}
-    exec("\n".join(line for line in lines if line), env, namespace)
-    fast = namespace["fast"]
-    fast.globals = plan.globals
-    return fast
+    return ["def fast(f, args):"] + unpack + [
+            "    _cl = f.__closure__" if cells else "",
+            "    if not (%s):" % " and ".join(tests or ["True"]),
+            "        return None",
+            ("    _t = _enter(True)\n    try:\n        _r = _g(%s)\n    finally:\n"
+             "        _leave(_t)" if plan.calls_out else "    _r = _g(%s)") % ", ".join(values)]
