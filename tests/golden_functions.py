@@ -47,3 +47,40 @@ def step_bias(x):
     if x > 0:
         y = 3.0
     return x * 2.0 + y
+
+
+# ---------------------------------------------------------------- pinned by test_golden_more.py
+# (appended below the functions above so their line numbers, which the
+# goldens and test_codegen cite, stay put)
+
+def mlp_loss(W1, b1, W2, b2, X, Y):
+    h = np.tanh(X @ W1 + b1)
+    logits = h @ W2 + b2
+    logits = logits - np.max(logits, axis=1, keepdims=True)
+    logp = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+    return -np.sum(Y * logp) / X.shape[0]
+
+
+def loop_break_continue(x):
+    y = 0.0
+    for i in range(10):
+        if i % 3 == 1:
+            continue
+        y = y + x * (1.5 + math.sin(y + i))
+        if y > 4.0:
+            break
+    return y
+
+
+def fwd_loop_array(x):
+    s = x
+    for i in range(3):
+        s = np.tanh(s) * x + 0.5 * s
+    return np.sum(s ** 2)
+
+
+def poly_loop(x):
+    y = x
+    for i in range(3):
+        y = y * x + 2.0
+    return 0.5 * y ** 2 + x ** 3
