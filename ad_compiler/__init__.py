@@ -6,8 +6,8 @@
 """
 import ad_compiler.runtime  # noqa: F401  (registers the rule tables)
 from ad_compiler.analysis import special  # noqa: F401,E402  (registers the special forms)
-from ad_compiler.api import (WithGradient, adjoint_source, grad, gradient, hessian, hvp, jacobian,
-                             jvp, pullback, withgradient)
+from ad_compiler.api import WithGradient, grad, gradient, pullback, withgradient
+from ad_compiler.transforms import adjoint_source, hessian, hvp, jacobian, jvp
 from ad_compiler.checks import check_grads, numerical_gradient  # noqa: F401
 from ad_compiler.compiler import Options, clear_cache  # noqa: F401
 from ad_compiler.custom import (adjoint, checkpoint, nondifferentiable, stop_gradient,  # noqa

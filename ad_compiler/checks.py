@@ -6,7 +6,7 @@ relative for smooth functions, far below the tolerances used here.
 """
 import numpy as np
 
-from ad_compiler import api
+from ad_compiler import api, transforms
 from ad_compiler.runtime.core.errors import ADError
 
 _SMALL = 64     # arrays up to this size are checked element by element
@@ -153,7 +153,7 @@ def _check_forward(f, args, grads, rtol, atol, seed):
     directions = tuple(_random_like(a, rng) for a in args)
     if all(d is None for d in directions):
         return
-    _, tangent = api.jvp(f, args, directions)
+    _, tangent = transforms.jvp(f, args, directions)
     if isinstance(tangent, tuple):          # f returns (loss, aux): its first element
         tangent = tangent[0]
     expected = _dot(grads, directions)

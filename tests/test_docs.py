@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-MODULES = ["ad_compiler", "ad_compiler.api", "ad_compiler.checks", "ad_compiler.custom",
+MODULES = ["ad_compiler", "ad_compiler.api", "ad_compiler.transforms", "ad_compiler.checks", "ad_compiler.custom",
            "ad_compiler.params", "ad_compiler.runtime.core.tree", "ad_compiler.runtime.core.lru",
            "ad_compiler.runtime.generated", "ad_compiler.runtime.helpers",
            "ad_compiler.runtime.rules_numpy"] + ["ad_compiler.layers." + m for m in (

@@ -10,7 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (folder, the package it installs as)
 PACKAGES = [("runtime", "ad_compiler.runtime"), ("layers", "ad_compiler.layers"),
             ("ad_compiler", "ad_compiler")]
-API = {"ad_compiler", "ad_compiler.api", "ad_compiler.params", "ad_compiler.custom",
+API = {"ad_compiler", "ad_compiler.api", "ad_compiler.transforms", "ad_compiler.params", "ad_compiler.custom",
        "ad_compiler.cli", "ad_compiler.checks", "ad_compiler.__main__",
        "ad_compiler.errors", "ad_compiler.tree"}
 RANK = {"core": 0, "runtime": 1, "compiler": 2, "api": 3, "layers": 4}
