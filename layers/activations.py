@@ -21,7 +21,7 @@ gradient at exactly their bounds (``relu6'(0) = relu6'(6) = 1``).
 import numpy as np
 
 from ad_compiler import stop_gradient
-from ad_compiler.runtime.rules_numpy import erf
+from ad_compiler.runtime.rules.numpy import erf
 
 __all__ = ["relu", "sigmoid", "σ", "tanh", "leakyrelu", "elu", "celu", "selu", "gelu",
            "gelu_tanh", "gelu_erf", "swish", "softplus", "logsigmoid", "logσ", "softsign",

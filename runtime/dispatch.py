@@ -280,7 +280,7 @@ def _callable_grad(res, grads):
 
 def constructor_grads(res, g):
     """Field gradients of a namedtuple/dataclass, sent back to its constructor
-    arguments (linear in ``g``; see rules_runtime)."""
+    arguments (linear in ``g``; see rules.runtime)."""
     fields = res.target.fields
 
     def field(name):

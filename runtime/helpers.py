@@ -1,7 +1,7 @@
 """Helpers that generated adjoint code calls.
 
 Every helper here is either linear in its gradient arguments or constant,
-and has forward rules in :mod:`runtime.rules_runtime`, so generated code
+and has forward rules in :mod:`runtime.rules.runtime`, so generated code
 that calls them can itself be differentiated again.
 
 Zero gradients are represented by ``None`` inside structures and are never

@@ -1,4 +1,4 @@
-"""Complex numbers (runtime/rules_complex.py).
+"""Complex numbers (runtime/rules/complex.py).
 
 For a real-valued ``f`` of complex ``z = x + iy`` the gradient is
 ``df/dx + i df/dy`` (Zygote's and PyTorch's convention); here it is checked
@@ -17,7 +17,7 @@ from ad_compiler import gradient, jvp
 from ad_compiler.runtime.core.errors import NonScalarOutputError
 from ad_compiler.checks import check_grads
 from ad_compiler.runtime.core import registry
-from ad_compiler.runtime import rules_complex as RC
+from ad_compiler.runtime.rules import complex as RC
 from test_rules_numpy import rule_jvp
 
 EPS = 1e-6

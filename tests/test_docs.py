@@ -7,7 +7,7 @@ import pytest
 MODULES = ["ad_compiler", "ad_compiler.api", "ad_compiler.transforms", "ad_compiler.checks", "ad_compiler.custom",
            "ad_compiler.params", "ad_compiler.runtime.core.tree", "ad_compiler.runtime.core.lru",
            "ad_compiler.runtime.generated", "ad_compiler.runtime.helpers",
-           "ad_compiler.runtime.rules_numpy"] + ["ad_compiler.layers." + m for m in (
+           "ad_compiler.runtime.rules.numpy"] + ["ad_compiler.layers." + m for m in (
                "printing", "walk", "core", "utils", "basic", "conv", "normalise", "activations",
                "losses", "optimise", "rules", "train", "data", "saving", "init", "devices", "mode")]
 

@@ -1,6 +1,6 @@
 """Edge cases: every reduction over one element, every power and division at 0.
 
-The conventions (runtime/rules_numpy.py, rules_basic.py):
+The conventions (runtime/rules/numpy.py, basic.py):
 
 * a reduction over one element is exact: ``std``/``var`` of one element
   (``ddof=0``) are identically 0, so is their gradient; with ``ddof=1`` the

@@ -27,13 +27,13 @@ from ad_compiler.runtime.core.errors import ADError
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.mode import differentiating
 from ad_compiler.runtime import ownership, registry
-from ad_compiler.runtime import rules_arrays as RA
-from ad_compiler.runtime import rules_basic as RB
-from ad_compiler.runtime import rules_complex as RC
-from ad_compiler.runtime import rules_linalg as L
-from ad_compiler.runtime import rules_matrix as MX
-from ad_compiler.runtime import rules_numpy as R
-from ad_compiler.runtime import rules_reductions as RR
+from ad_compiler.runtime.rules import arrays as RA
+from ad_compiler.runtime.rules import basic as RB
+from ad_compiler.runtime.rules import complex as RC
+from ad_compiler.runtime.rules import linalg as L
+from ad_compiler.runtime.rules import matrix as MX
+from ad_compiler.runtime.rules import numpy as R
+from ad_compiler.runtime.rules import reductions as RR
 from ad_compiler.runtime import shapes
 from ad_compiler.layers import core as layers_core
 

@@ -7,7 +7,7 @@ import pytest
 import ad_compiler
 from ad_compiler import gradient, jvp
 from ad_compiler.checks import check_grads
-from ad_compiler.runtime import rules_basic as RB
+from ad_compiler.runtime.rules import basic as RB
 
 W = np.array([0.3, -1.2, 2.0])
 X = np.array([0.4, 0.9, 1.3])

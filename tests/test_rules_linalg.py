@@ -1,4 +1,4 @@
-"""Rules of runtime/rules_linalg.py and rules_matrix.py: through the compiler, and rule by
+"""Rules of runtime/rules/linalg.py and matrix.py: through the compiler, and rule by
 rule.
 
 See test_rules_numpy.py for the two kinds of test; ``check_rule`` comes
@@ -13,8 +13,8 @@ import pytest
 import ad_compiler
 from ad_compiler.checks import check_grads
 from ad_compiler.runtime.core import registry
-from ad_compiler.runtime import rules_linalg as L
-from ad_compiler.runtime import rules_matrix as MX
+from ad_compiler.runtime.rules import linalg as L
+from ad_compiler.runtime.rules import matrix as MX
 from test_rules_numpy import _case, check_rule, covered, has_forward_rules
 
 rng = np.random.RandomState(2)

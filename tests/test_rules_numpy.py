@@ -1,4 +1,4 @@
-"""Rules of runtime/rules_numpy.py, rules_arrays.py and rules_reductions.py: through the
+"""Rules of runtime/rules/numpy.py, arrays.py and reductions.py: through the
 compiler, and rule by rule.
 
 Two kinds of test:
@@ -20,9 +20,9 @@ import ad_compiler
 from ad_compiler.runtime.core import kinds as K
 from ad_compiler.checks import check_grads
 from ad_compiler.runtime.core import registry
-from ad_compiler.runtime import rules_arrays as RA
-from ad_compiler.runtime import rules_numpy as R
-from ad_compiler.runtime import rules_reductions as RR
+from ad_compiler.runtime.rules import arrays as RA
+from ad_compiler.runtime.rules import numpy as R
+from ad_compiler.runtime.rules import reductions as RR
 
 # ---------------------------------------------------------------- rule-level harness
 

@@ -2,7 +2,7 @@
 
 Generated adjoint and tangent code calls the helpers of runtime/helpers.py;
 derivatives of higher order differentiate that code, so each helper needs
-rules of its own (runtime/rules_runtime.py).  Two kinds of test:
+rules of its own (runtime/rules/runtime.py).  Two kinds of test:
 
 * constructs whose generated code calls a helper, checked at second order
   through the compiler (each case names the helpers it must exercise, so

@@ -85,7 +85,7 @@ def index_trick(norm, e, out):
     """``np.r_[a, b]``/``np.c_[a, b]`` build an array from their index: as
     the join it is (``join`` has adjoints), or refused for the slice and
     string forms, whose values carry no gradient we could prove."""
-    from ad_compiler.runtime.rules_arrays import join
+    from ad_compiler.runtime.rules.arrays import join
     parts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
     if any(isinstance(p, (gast.Slice, gast.Starred)) or isinstance(p, gast.Constant)
            and isinstance(p.value, str) for p in parts):

@@ -168,7 +168,7 @@ def _array_grad(x, g):
         raise ADError("internal error: the gradient of an argument of shape %s has shape %s; "
                       "a rule returned a cotangent of the wrong shape (check custom "
                       "@adjoint rules)" % (x.shape, g.shape))
-    if g.dtype.kind == "c":     # cotangents are conjugate gradients (runtime/rules_complex.py);
+    if g.dtype.kind == "c":     # cotangents are conjugate gradients (runtime/rules/complex.py);
         g = np.conj(g) if x.dtype.kind == "c" else g.real     # a real x's is the real part
     if g.dtype != x.dtype:
         g = g.astype(x.dtype)           # gradients have their argument's dtype, as in JAX

@@ -1,5 +1,5 @@
 """Rules for inverses, determinants, ``solve`` and norms, written against ``xp``
-(see rules_numpy); products and transposes are in :mod:`runtime.rules_linalg`.
+(see rules.numpy); products and transposes are in :mod:`runtime.rules.linalg`.
 
 ``det``'s gradient is the cofactor matrix, computed from an SVD rather than an
 inverse, so it is exact at singular matrices, at first and second order (a third
@@ -11,13 +11,13 @@ other orders, and complex input to ``norm`` and ``slogdet``, raise
 import numpy
 import numpy as xp
 
-from .helpers import Struct, item, unbroadcast
-from .core.registry import SAME, def_linear, defjvp, defvjp, nondifferentiable
-from .rules_complex import real_only
-from .rules_linalg import drop_two, like_b, matmul_vjp_a
-from .rules_numpy import _kinds, like_arg, reduction_kind
-from .rules_reductions import prod_others, prod_pairs, sum_grad, unsupported_derivative
-from .core.errors import UnsupportedDerivativeError
+from ..helpers import Struct, item, unbroadcast
+from ..core.registry import SAME, def_linear, defjvp, defvjp, nondifferentiable
+from .complex import real_only
+from .linalg import drop_two, like_b, matmul_vjp_a
+from .numpy import _kinds, like_arg, reduction_kind
+from .reductions import prod_others, prod_pairs, sum_grad, unsupported_derivative
+from ..core.errors import UnsupportedDerivativeError
 
 # ---------------------------------------------------------------- inverse, determinants, solve
 

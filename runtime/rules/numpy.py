@@ -13,18 +13,18 @@ Conventions (autograd's):
   ``round``... are piecewise constant (gradient 0);
 * ``x ** y``: slope 0 in ``x`` where ``y == 0`` (even at ``x == 0``), and 0 in
   ``y`` where ``x == 0`` (JAX's convention);
-* complex values: see :mod:`runtime.rules_complex` (``abs``, ``real``,
+* complex values: see :mod:`runtime.rules.complex` (``abs``, ``real``,
   ``imag``, ``conj``, ``angle``, ``sign`` live there);
 * ``clip`` gives the gradient to ``a`` where the result equals ``a``
   (including exactly at a bound), to a bound where the bound was taken;
 * ``prod`` is exact with any number of zeros up to second order; higher
   orders raise ``UnsupportedDerivativeError`` (an ``ADError``).
 
-Reductions live in :mod:`runtime.rules_reductions`; shape operations, joins,
-casts, sorting and constructors in :mod:`runtime.rules_arrays`.
+Reductions live in :mod:`runtime.rules.reductions`; shape operations, joins,
+casts, sorting and constructors in :mod:`runtime.rules.arrays`.
 
 Every helper used inside a rule has rules itself, so generated code can be
-differentiated again.  Linear algebra lives in :mod:`runtime.rules_linalg`.
+differentiated again.  Linear algebra lives in :mod:`runtime.rules.linalg`.
 """
 import importlib.util
 import math
@@ -33,9 +33,9 @@ import operator
 import numpy
 import numpy as xp
 
-from .helpers import broadcast_like, unbroadcast
-from . import rules_basic  # noqa: F401  (registers the operator rules def_same copies)
-from .core.registry import (ELEMENTWISE, def_linear, def_same, def_unary, defjvp, defvjp,
+from ..helpers import broadcast_like, unbroadcast
+from . import basic  # noqa: F401  (registers the operator rules def_same copies)
+from ..core.registry import (ELEMENTWISE, def_linear, def_same, def_unary, defjvp, defvjp,
                        nondifferentiable)
 
 # ---------------------------------------------------------------- output kinds
@@ -44,7 +44,7 @@ from .core.registry import (ELEMENTWISE, def_linear, def_same, def_unary, defjvp
 
 
 def _kinds():
-    from .core import kinds     # imported late: the compiler imports this package
+    from ..core import kinds     # imported late: the compiler imports this package
     return kinds
 
 
@@ -129,11 +129,11 @@ def_linear(numpy.negative)
 defvjp(numpy.positive, lambda g, ans, x: g, out=ELEMENTWISE)
 def_linear(numpy.positive)
 
-# The arithmetic ufuncs differentiate as the operators (rules_basic).
+# The arithmetic ufuncs differentiate as the operators (rules.basic).
 for _ufunc, _op in ((numpy.add, operator.add), (numpy.subtract, operator.sub),
                     (numpy.multiply, operator.mul), (numpy.divide, operator.truediv)):
     def_same(_ufunc, _op)                                  # numpy.true_divide is divide
-# As for ** (rules_basic), with abs(x2) so that complex exponents work; log(0) is replaced
+# As for ** (rules.basic), with abs(x2) so that complex exponents work; log(0) is replaced
 # by 0: the exponent's gradient at base 0 is 0 (ans is 0 there).
 for _power in (numpy.power, numpy.float_power):
     defvjp(_power, lambda g, ans, x1, x2:

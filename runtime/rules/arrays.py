@@ -1,14 +1,14 @@
 """Rules for NumPy's shape operations, joins, casts, sorting and constructors, written
-against ``xp`` like :mod:`runtime.rules_numpy` (whose output kinds they use).
+against ``xp`` like :mod:`runtime.rules.numpy` (whose output kinds they use).
 """
 import numpy
 import numpy as xp
 
-from .helpers import broadcast_like, unbroadcast
-from .core.registry import ARRAY, SAME, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
-from .rules_complex import is_complex
-from .rules_numpy import _size, like_arg, structure_like
-from .core.errors import UnsupportedDerivativeError
+from ..helpers import broadcast_like, unbroadcast
+from ..core.registry import ARRAY, SAME, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
+from .complex import is_complex
+from .numpy import _size, like_arg, structure_like
+from ..core.errors import UnsupportedDerivativeError
 
 # ---------------------------------------------------------------- shape ops
 
@@ -110,7 +110,7 @@ defjvp(numpy.vstack, lambda d, ans, tup, dtype=None, casting="same_kind":
 def cast_like(g, x, through=None):
     """``g`` in the floating dtype of ``x``; zero if the primal cast to ``through`` was
     to an integer or bool dtype (which has no derivative).  A cast between real and
-    complex takes the real part of a complex ``g`` (see rules_complex)."""
+    complex takes the real part of a complex ``g`` (see rules.complex)."""
     kind = None if through is None else xp.dtype(through).kind
     if kind is not None and kind not in "fc":
         return xp.zeros_like(x, dtype=float) if hasattr(x, "shape") else 0.0
@@ -202,7 +202,7 @@ def pad_pairs(pad_width, ndim):
 
 def _check_pad_mode(mode, reflect_type):
     if mode not in _COPYING_PAD_MODES or reflect_type != "even":
-        from .core.errors import UnsupportedDerivativeError
+        from ..core.errors import UnsupportedDerivativeError
         raise UnsupportedDerivativeError(
             "the derivative of numpy.pad is supported for mode='constant', 'edge', 'reflect', "
             "'symmetric' and 'wrap' with reflect_type='even', not mode=%r, reflect_type=%r; "

@@ -7,17 +7,17 @@ matching "transpose" helpers.  The in-place helpers (``scatter_add``,
 ``restore_region``) change their first argument, and so does their tangent
 call.
 """
-from . import helpers as H
-from .dispatch import constructor_grads
-from .mode import differentiating
-from .core.registry import SAME, def_linear, def_unary, defvjp, nondifferentiable
+from .. import helpers as H
+from ..dispatch import constructor_grads
+from ..mode import differentiating
+from ..core.registry import SAME, def_linear, def_unary, defvjp, nondifferentiable
 
 # ---------------------------------------------------------------- accumulation
 
 def _like(i):
     """Output kind: that of argument ``i`` (a list's adjoint is a list...)."""
     def kind(args, keywords):
-        from .core import kinds
+        from ..core import kinds
         k = args[i] if len(args) > i else None
         return k if k is not None and k.tag != "const" else kinds.OTHER
     return kind
@@ -25,7 +25,7 @@ def _like(i):
 
 def _either(args, keywords):
     """``add(a, b)``: whichever operand's kind is known."""
-    from .core import kinds
+    from ..core import kinds
     known = [k for k in args[:2] if k is not None and k.tag not in ("const", "other")]
     return known[0] if known else kinds.OTHER
 

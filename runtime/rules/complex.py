@@ -28,9 +28,9 @@ import cmath
 import numpy
 import numpy as xp
 
-from .helpers import zeros_like
-from .core.errors import UnsupportedDerivativeError
-from .core.registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defattr, defjvp,
+from ..helpers import zeros_like
+from ..core.errors import UnsupportedDerivativeError
+from ..core.registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defattr, defjvp,
                             defvjp, nondifferentiable)
 
 

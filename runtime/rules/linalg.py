@@ -1,4 +1,4 @@
-"""Rules for NumPy's linear algebra, written against ``xp`` (see rules_numpy).
+"""Rules for NumPy's linear algebra, written against ``xp`` (see rules.numpy).
 
 Products (``@``, matmul, dot, inner, tensordot) have a general rule built
 on small helpers, each the adjoint of the product in one argument, and
@@ -7,18 +7,18 @@ on small helpers, each the adjoint of the product in one argument, and
 argument, the adjoint of ``matmul_vjp_a(g, a, b)`` in ``g`` is
 ``matmul(h, b)`` again and its derivative in ``b`` is ``matmul_vjp_b``:
 the helpers' own rules are the same few functions.  (With complex
-operands these rules are right as they stand: see rules_complex.)
+operands these rules are right as they stand: see rules.complex.)
 
-Inverses, determinants, ``solve`` and norms live in :mod:`runtime.rules_matrix`.
+Inverses, determinants, ``solve`` and norms live in :mod:`runtime.rules.matrix`.
 """
 import operator
 
 import numpy
 import numpy as xp
 
-from .helpers import unbroadcast
-from .core.registry import def_linear, defattr, defjvp, defvjp, nondifferentiable
-from .rules_numpy import _kinds, like_arg
+from ..helpers import unbroadcast
+from ..core.registry import def_linear, defattr, defjvp, defvjp, nondifferentiable
+from .numpy import _kinds, like_arg
 
 # ---------------------------------------------------------------- output kinds
 

@@ -9,13 +9,13 @@ import operator
 
 import numpy
 
-from .helpers import (broadcast_like, copy_input, items_grad, items_tangent,
+from ..helpers import (broadcast_like, copy_input, items_grad, items_tangent,
                       iter_sequence, log, sequence_grad, sequence_jvp, sequence_vjp, spread,
                       stop_gradient, sum_jvp, sum_vjp, unbroadcast, values_grad, values_tangent)
-from .core.registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
+from ..core.registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
                        defvjp, defvjp_all, nondifferentiable)
-from .rules_complex import abs_jvp, abs_vjp, sign
-from .core.errors import NoAdjointError
+from .complex import abs_jvp, abs_vjp, sign
+from ..core.errors import NoAdjointError
 
 # ---------------------------------------------------------------- operators
 
@@ -69,7 +69,7 @@ defvjp(builtins.sum, lambda g, ans, x, start=0: sum_vjp(g, x), out=SCALAR)
 defjvp(builtins.sum, lambda d, ans, x, start=0: sum_jvp(d, x))
 def _container_kind(tag):
     def kind(args, keywords):
-        from .core import kinds
+        from ..core import kinds
         return getattr(kinds, tag)
     return kind
 

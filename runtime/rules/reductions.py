@@ -1,16 +1,16 @@
 """Rules for NumPy's reductions (sum, mean, max/min, var/std, prod, cumsum),
-written against ``xp`` like :mod:`runtime.rules_numpy`, whose conventions
+written against ``xp`` like :mod:`runtime.rules.numpy`, whose conventions
 they follow: ties of ``max``/``min`` share the gradient evenly, and ``prod``
 is exact with zeros up to second order.
 """
 import numpy
 import numpy as xp
 
-from .helpers import spread
-from .core.registry import ARRAY, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
-from .rules_complex import real_only
-from .rules_numpy import _axes, _size, like_arg, reduction_kind
-from .core.errors import UnsupportedDerivativeError
+from ..helpers import spread
+from ..core.registry import ARRAY, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
+from .complex import real_only
+from .numpy import _axes, _size, like_arg, reduction_kind
+from ..core.errors import UnsupportedDerivativeError
 
 # ---------------------------------------------------------------- reductions
 # ``where=`` masks and ``initial=`` values are honoured; ``keepdims`` may be
