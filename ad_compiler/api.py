@@ -13,9 +13,10 @@ from collections import namedtuple
 import numpy as np
 
 from ad_compiler.compiler import RECORDERS as _RECORDERS
-from ad_compiler.front.source import unwrap
+from ad_compiler.front.source import origin_key, unwrap
 from ad_compiler.params import Params as _Params, implicit_gradient as _implicit_gradient
 from ad_compiler.runtime.core.errors import ArgumentError, annotate, function_name, user_site
+from ad_compiler.runtime.core.lru import LRU
 from ad_compiler.runtime.mode import enter as _enter, leave as _leave
 from ad_compiler.runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PLANS,  # noqa: F401
                                       SPLIT as _SPLIT, VALUE_AND_GRAD as _VALUE_AND_GRAD, FastSlot,
@@ -226,4 +227,15 @@ def _grad_twin(f, positions, single):
             g = gradient(f, *args)
             return tuple([g[i] for i in positions])
     grad_of.__qualname__ = "grad(%s)" % getattr(f, "__name__", "f")
+    grad_of.__ad_origin__ = f       # its generated code cites f's file and line, not ours
+    key = origin_key(grad_of)
+    if key is not None:
+        # a code object of its own per user function and depth: a plan is
+        # reused for any function with the same code object, and this code's
+        # compiled form cites the user's function
+        code = grad_of.__code__
+        grad_of.__code__ = _TWIN_CODES.setdefault((code,) + key, code.replace())
     return grad_of
+
+
+_TWIN_CODES = LRU(1024)     # (twin's code, user's code, depth) -> the twin's own copy

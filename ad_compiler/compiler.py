@@ -13,7 +13,7 @@ import sys
 import threading
 
 from ad_compiler.analysis import mutating
-from ad_compiler.front.source import check_returns as source_check_returns
+from ad_compiler.front.source import check_returns as source_check_returns, origin_key
 from ad_compiler.pipeline import build
 from ad_compiler.runtime import entry
 from ad_compiler.runtime.core import kinds
@@ -39,8 +39,9 @@ RECORDERS = []
 def _get(func, active, values, options):
     input_kinds = tuple(kinds.kind_of(v) for v in values)
     code = func.__code__
-    # (equal code objects from two files are the same key without the name)
-    key = (code, code.co_filename, active, input_kinds, options)
+    # (equal code objects from two files are the same key without the name;
+    # grad's twin is compiled once per user function, whose lines it cites)
+    key = (code, code.co_filename, origin_key(func), active, input_kinds, options)
     hit = _CACHE.get(key)
     if hit is None or not _still_holds(hit, func):
         built = _build(func, active, input_kinds, options)

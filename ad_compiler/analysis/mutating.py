@@ -130,7 +130,8 @@ def mutating_form(func, positions):
                                   node.body[-1]))
     form = _build(func, node)
     form.__ad_owned_params__ = frozenset(names[i] for i in positions)
-    remember(form.__code__, Source(node, src.filename, src.name, src.lineno, form.__code__))
+    remember(form.__code__, Source(node, src.filename, src.name, src.lineno, form.__code__,
+                                    src.origin))
     _FORMS[func] = (form, positions)
     return form
 

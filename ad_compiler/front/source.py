@@ -28,14 +28,18 @@ from ad_compiler.runtime.generated import GENERATED, register_source  # noqa: F4
 class Source:
     """A parsed function: the gast node plus where it came from."""
 
-    __slots__ = ("node", "filename", "name", "lineno", "code")
+    __slots__ = ("node", "filename", "name", "lineno", "code", "origin")
 
-    def __init__(self, node, filename, name, lineno, code):
+    def __init__(self, node, filename, name, lineno, code, origin=None):
         self.node = node
         self.filename = filename
         self.name = name
         self.lineno = lineno
         self.code = code
+        # (def line, name) of the user's function this one stands for, which
+        # generated headers cite: itself, unless it is generated code or one
+        # of our wrappers (``grad(f)``'s twin)
+        self.origin = origin or (lineno, name)
 
     def __repr__(self):
         return "<Source %s at %s:%d>" % (self.name, self.filename, self.lineno)
@@ -50,7 +54,9 @@ _SOURCES = LRU(2048)
 def get_source(func):
     """The :class:`Source` of a plain Python function (cached per code object)."""
     code = func.__code__
-    key = (code, code.co_filename)    # equal code objects may come from two files
+    # (equal code objects may come from two files; grad's twin shares one code
+    # object among every user function, and cites the one it stands for)
+    key = (code, code.co_filename, origin_key(func))
     hit = _SOURCES.get(key)
     if hit is not None:
         return hit
@@ -72,23 +78,74 @@ def get_source(func):
         node = _find_lambda(code, lines)
     else:
         node = _parse_block(code, lines)
-    filename = code.co_filename
-    if filename in _ORIGINS:
-        # generated code: its errors and its own derivatives cite the user's lines
-        _to_user_lines(node, lines)
-        filename = _ORIGINS[filename]
-    src = Source(node, filename, code.co_name, node.lineno, code)
+    filename, origin = _cited_origin(func, key[2], node, lines)
+    src = Source(node, filename, code.co_name, node.lineno, code, origin)
     _SOURCES[key] = src
     return src
 
 
-_ORIGINS = LRU(8192)    # file name of generated code -> the user's file it came from
+# file name of generated code -> (the user's file it came from, Source.origin)
+_ORIGINS = LRU(8192)
 _CITED = re.compile(r"^\s*# [^:]+:(\d+): ")
 
 
-def remember_origin(generated, filename):
-    """Generated code in ``generated`` was derived from the user's ``filename``."""
-    _ORIGINS[generated] = _ORIGINS.get(filename, filename)
+def _cited_origin(func, twin_of, node, lines):
+    """The file and ``origin`` that ``func``'s code cites, ``node`` renumbered
+    to the user's lines where it is generated code or grad's twin."""
+    cited = _ORIGINS.get(func.__code__.co_filename)   # (one look-up: another thread may evict)
+    if cited is not None:
+        # generated code: its errors and its own derivatives cite the user's lines
+        _to_user_lines(node, lines)
+        return cited
+    if twin_of is None:
+        return func.__code__.co_filename, None
+    # grad's twin, standing for the user's function: its code cites the
+    # user's def line, never our wrapper's file
+    filename, origin = _user_origin(func)
+    for n in gast.walk(node):
+        if getattr(n, "lineno", None) is not None:
+            n.lineno = n.end_lineno = origin[0]
+    return filename, origin
+
+
+def remember_origin(generated, source):
+    """Generated code in ``generated`` was derived from ``source`` (the user's
+    function, or code that itself cites one)."""
+    _ORIGINS[generated] = (source.filename, source.origin)
+
+
+def _user_function(f):
+    """The user's function under grad's twins (and the grad() results they
+    wrap), and how many grads deep it sits."""
+    depth = 0
+    while True:
+        if getattr(f, "__ad_twin__", None) is not None:
+            f = f.__ad_twin__
+        elif getattr(f, "__ad_origin__", None) is not None:
+            f, depth = f.__ad_origin__, depth + 1
+        else:
+            opened = unwrap(f)
+            return (opened[0] if opened else f), depth
+
+
+def origin_key(func):
+    """``(code, depth)`` of the user's function that grad's twin ``func``
+    stands for; None for any other function, or a user's function without
+    Python code (``grad(grad(np.sin))``: the twin then cites itself)."""
+    if getattr(func, "__ad_origin__", None) is None:
+        return None
+    f, depth = _user_function(func)
+    code = getattr(f, "__code__", None)
+    return None if code is None else (code, depth)
+
+
+def _user_origin(func):
+    """``(file, (def line, "grad(name)"))`` of the user's function under a twin."""
+    f, depth = _user_function(func)
+    code = f.__code__
+    filename, (line, name) = _ORIGINS.get(code.co_filename) or (
+        code.co_filename, (code.co_firstlineno, code.co_name))
+    return filename, (line, "grad(" * depth + name + ")" * depth)
 
 
 def _to_user_lines(node, lines):
@@ -317,7 +374,7 @@ def _to_gast(node):
 def remember(code, source):
     """Use ``source`` for ``code``: a function the compiler built from a syntax
     tree (a helper's mutating form), whose errors cite the helper's own lines."""
-    _SOURCES[(code, code.co_filename)] = source
+    _SOURCES[(code, code.co_filename, None)] = source
 
 
 def check_returns(func):
