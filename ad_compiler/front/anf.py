@@ -16,6 +16,7 @@ is a mixin of :class:`Normaliser`, which holds the shared state and the
 dispatch (``stmt_<Node>``, ``expr_<Node>``).
 """
 
+import collections
 import os
 
 import gast
@@ -27,6 +28,8 @@ from ad_compiler.front.anf_loops import Loops
 
 
 class Normaliser(Assignments, Loops, Expressions):
+    ranges = frozenset()     # names bound once to range(...): see range_names
+
     def __init__(self, namer, externs, local_names, is_module, filename="<unknown>"):
         self.filename = os.path.basename(filename or "<unknown>")
         self.namer = namer
@@ -107,9 +110,34 @@ def local_names(fn):
     return names
 
 
+def range_names(fn, locals_):
+    """Names bound exactly once in ``fn``, to ``range(...)``: the ``_range1``
+    of generated code, which a loop walks as is (higher orders).  Every other
+    binding counts (a parameter, ``global``, ``import``, ``as``, a pattern),
+    so a name that may hold anything else is never one."""
+    if "range" in locals_:
+        return set()
+    bound, ranges = collections.Counter(), set()
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Name):
+            bound[n.id] += not isinstance(n.ctx, gast.Load)
+            continue
+        for field in ("name", "asname", "rest"):        # def, alias, match patterns
+            if isinstance(getattr(n, field, None), str):
+                bound[getattr(n, field).partition(".")[0]] += 1
+        if isinstance(n, (gast.Global, gast.Nonlocal)):
+            bound.update(n.names * 2)
+        if (isinstance(n, gast.Assign) and len(n.targets) == 1
+                and isinstance(n.targets[0], gast.Name) and isinstance(n.value, gast.Call)
+                and isinstance(n.value.func, gast.Name) and n.value.func.id == "range"):
+            ranges.add(n.targets[0].id)
+    return {r for r in ranges if bound[r] == 1}
+
+
 def normalise(source, namer, externs, is_module):
     """Return a copy of ``source.node`` in A-normal form."""
     fn = N.copy(source.node)
     norm = Normaliser(namer, externs, local_names(fn), is_module, source.filename)
+    norm.ranges = range_names(fn, norm.locals)
     fn.body = norm.block(fn.body)
     return fn

@@ -40,6 +40,8 @@ class Loops:
         builtin = self.builtin_call(it)
         if builtin == "range" and isinstance(s.target, gast.Name):
             return s.target.id, self.temp(self.simple(it, out), out, s, base="_range"), []
+        if isinstance(it, gast.Name) and it.id in self.ranges and isinstance(s.target, gast.Name):
+            return s.target.id, N.name(it.id), []       # a range already: _range1 at order 2
         i = self.namer.fresh("_i")
         if builtin == "enumerate" and len(it.args) in (1, 2) and not it.keywords:
             seq = self.sequence(it.args[0], out, s)
