@@ -32,7 +32,7 @@ def adjoint(primal):
     (3.0,)
     """
     def register(rule):
-        registry.defvjp_all(primal, rule)
+        registry.defvjp(primal, vjp_all=rule)
         return rule
     return register
 
@@ -53,7 +53,7 @@ def tangent(primal):
     (8.0, 12.0)
     """
     def register(rule):
-        registry.defjvp_all(primal, rule)
+        registry.defjvp(primal, jvp_all=rule)
         return rule
     return register
 

@@ -68,16 +68,21 @@ def _literal(value):
     return isinstance(value, tuple) and all(_literal(v) for v in value)
 
 
-def instantiate(fn, values, externs, scale=None, kind_of=None):
+def instantiate(fn, values, externs, scale=None, kind_of=None, wrap=None):
     """The body of rule ``fn`` with parameters replaced by ``values``.
 
     ``values`` maps parameter names to AST nodes.  ``scale``, if given, is
     the node the local derivative is multiplied by (elementwise rules).
+    ``wrap``, if given, is ``(helper, parameter)``: the body becomes
+    ``helper(body, parameter)`` as if the rule had been written so
+    (:func:`~ad_compiler.runtime.core.registry.def_binary`).
     ``kind_of(name)`` gives kinds of names in ``values`` for simplifying
     ``unbroadcast`` calls whose shapes provably match.
     """
     p = parsed(fn)
     body = N.copy(p.body)
+    if wrap is not None:
+        body = gast.Call(func=N.name(wrap[0]), args=[body, N.name(wrap[1])], keywords=[])
     params = set(p.params)
     subst = {}
     for name in p.params:

@@ -253,7 +253,7 @@ class Forward(Sweep, DataTangents, FlowTangents):
                 values = C.bind_template(t, call, d, N.name(var))
                 term = instantiate(t.fn, values, self.externs,
                                    scale=d if t.scale else None,
-                                   kind_of=self.kind_of_name)
+                                   kind_of=self.kind_of_name, wrap=t.wrap)
             else:
                 fn = N.name(self.externs.ref(t, "jvp_rule"))
                 term = gast.Call(func=fn, args=[d, N.name(var)] + [

@@ -37,7 +37,8 @@ class RuleAdjoints:
             if inlinable(t.fn):
                 values = C.bind_template(t, call, g, N.name(var))
                 expr = instantiate(t.fn, values, self.externs,
-                                   scale=g if t.scale else None, kind_of=self.kind_of_name)
+                                   scale=g if t.scale else None, kind_of=self.kind_of_name,
+                                   wrap=t.wrap)
             else:
                 expr = self.call_template(t, g, var, call)
             contributions.append((atom.id, expr))

@@ -3,6 +3,8 @@
 * :mod:`.errors`: the ``ADError`` hierarchy and how errors name user code;
 * :mod:`.kinds`: the kind lattice (``Kind``, ``kind_of``, ``join``);
 * :mod:`.tree`: structures of values (pytrees), ``Struct`` gradients;
-* :mod:`.registry`: the rule registry (``defvjp``, ``defjvp``, ...);
+* :mod:`.rule` and :mod:`.registry`: rules as records, and the registry
+  (``defvjp``, ``defjvp``, ``def_linear``, ``def_unary``, ``def_binary``,
+  ``nondifferentiable``);
 * :mod:`.options`: how the compiler is asked to generate code.
 """

@@ -14,73 +14,26 @@ Reverse rules follow HIPS autograd: one lambda per positional argument,
 
 Forward rules mirror them: ``jvp(d, ans, *args, **kwargs) -> tangent
 contribution of that argument``; the contributions of all active
-arguments are summed.
+arguments are summed.  One lambda serves both modes where it can: the
+local derivative of an elementwise function (:func:`def_unary`), the
+linear map of a binary operation (:func:`def_binary`).
+
+The verbs: :func:`defvjp`, :func:`defjvp`, :func:`def_linear`,
+:func:`def_unary`, :func:`def_binary` and :func:`nondifferentiable`, with
+:func:`defattr` for attributes (``ndarray.T``).  Each builds the primal's
+:class:`~.rule.Rule` in one place, :func:`_register`.
 
 Rules that need the array's own namespace (NumPy today, CuPy on a GPU)
 are written against the name ``xp``; see :func:`instantiate_namespace`.
 """
+import dataclasses
 import types
 
-# Kinds of output a rule produces, for the compiler's kind inference.
-ELEMENTWISE = "elementwise"   # broadcast of the array arguments
-SAME = "same"                 # same kind as the first argument
-SCALAR = "scalar"             # a Python or NumPy scalar
-ARRAY = "array"               # an array of unknown rank
-REDUCE = "reduce"             # scalar unless axis= is given
+from .rule import ARRAY, ELEMENTWISE, REDUCE, SAME, SCALAR, Rule, Template
 
-
-class Template:
-    """One derivative expression: ``scale * fn(*args)`` or ``fn(*args)``.
-
-    ``scale`` names the leading parameter (``"g"`` or ``"d"``) that an
-    elementwise rule multiplies by its local derivative; it lets one
-    derivative lambda serve as both the reverse and the forward rule.
-    """
-
-    __slots__ = ("fn", "scale")
-
-    def __init__(self, fn, scale=None):
-        self.fn = fn
-        self.scale = scale
-
-    def __call__(self, first, ans, *args, **kwargs):
-        if self.scale is None:
-            return self.fn(first, ans, *args, **kwargs)
-        return first * self.fn(ans, *args, **kwargs)
-
-
-class Rule:
-    """Everything known about differentiating one primal function."""
-
-    def __init__(self, primal, name):
-        self.primal = primal
-        self.name = name
-        self.vjps = None        # tuple of Template/None, one per positional arg
-        self.vjp_all = None     # fn(g, ans, *args) -> tuple of cotangents
-        self.jvps = None        # tuple of Template/None
-        self.jvp_all = None     # fn(tangents, ans, *args) -> tangent
-        self.linear = None      # argnums in which the primal is linear
-        self.nondiff = False
-        self.out = None         # output kind for kind inference
-        self.namespace = None   # module bound to ``xp`` inside the templates
-        self.variants = []      # (when(*arg_kinds) -> bool, vjps) tried in order
-        self.mutates = None     # index of an argument changed in place (scatter_add)
-        self.jvp_joint = None   # fn(*args, tangents=...) -> (ans, tangent), one pass
-        self.may_be_none = False  # a linear helper whose result may be None (item)
-        self.none_ok = False      # a linear helper taking None for a zero tangent
-
-    def __repr__(self):
-        return "<rule for %s>" % self.name
-
-    @property
-    def has_vjp(self):
-        return self.nondiff or self.vjps is not None or self.vjp_all is not None
-
-    @property
-    def has_jvp(self):
-        return (self.nondiff or self.jvps is not None or self.jvp_all is not None
-                or self.linear is not None or self.jvp_joint is not None)
-
+__all__ = ["ARRAY", "ELEMENTWISE", "REDUCE", "SAME", "SCALAR", "Rule", "Template", "defattr",
+           "def_binary", "def_linear", "def_unary", "defjvp", "defvjp", "instantiate_namespace",
+           "lookup", "lookup_attr", "nondifferentiable", "qualified_name"]
 
 _RULES = {}          # primal object -> Rule
 _ATTR_RULES = {}     # (type, attribute name) -> Rule
@@ -123,12 +76,20 @@ def lookup_attr(tp, attr):
     return None
 
 
-def _rule(fn, name=None):
+def _register(fn, name=None, **fields):
+    """The one place a rule is built: ``fn``'s rule (a new one, named ``name``, if
+    it has none) with ``fields`` replaced."""
     rule = lookup(fn)
     if rule is None:
         rule = Rule(fn, name or qualified_name(fn))
-        _RULES[_key(fn)] = rule
+    rule = dataclasses.replace(rule, **fields)
+    _RULES[_key(fn)] = rule
     return rule
+
+
+def _given(out):
+    """``out=`` as a field where it is given (a verb's None keeps the kind known)."""
+    return {} if out is None else {"out": out}
 
 
 def _templates(fns, scale=None):
@@ -136,70 +97,41 @@ def _templates(fns, scale=None):
                  for f in fns)
 
 
-def defvjp(fn, *vjps, out=None, name=None, when=None):
+def defvjp(fn, *vjps, out=None, name=None, when=None, vjp_all=None):
     """Register reverse rules, one per positional argument (None: no gradient).
 
     ``when(*arg_kinds)``, if given, makes this a specialised variant used
     only when the compiler knows the argument kinds satisfy it (for
     example 2-D operands of ``@``); the plain registration is the fallback.
+    ``vjp_all(g, ans, *args) -> tuple``, instead of ``vjps``, is one rule
+    for all the arguments (``@adjoint``).
 
     >>> import numpy as np
     >>> defvjp(np.sin, lambda g, ans, x: g * np.cos(x))  # doctest: +SKIP
     """
-    rule = _rule(fn, name)
     if when is not None:
-        rule.variants.append((when, _templates(vjps)))
-        return rule
-    rule.vjps = _templates(vjps)
-    rule.vjp_all = None
-    rule.nondiff = False
-    if out is not None:
-        rule.out = out
-    return rule
+        rule = lookup(fn)
+        variants = () if rule is None else rule.variants
+        return _register(fn, name, variants=variants + ((when, _templates(vjps)),))
+    if vjp_all is not None:
+        return _register(fn, name, vjp_all=vjp_all, vjps=None, nondiff=False, **_given(out))
+    return _register(fn, name, vjps=_templates(vjps), vjp_all=None, nondiff=False, **_given(out))
 
 
-def def_same(fn, like, name=None):
-    """Give ``fn`` the rules of ``like``: ``numpy.add`` differentiates as ``+``.
-
-    >>> import numpy as np, operator
-    >>> def_same(np.add, operator.add)  # doctest: +SKIP
-    """
-    rule, src = _rule(fn, name), lookup(like)
-    for field in ("vjps", "jvps", "vjp_all", "jvp_all", "linear", "nondiff", "out",
-                  "namespace"):
-        setattr(rule, field, getattr(src, field))
-    rule.variants = list(src.variants)
-    return rule
-
-
-def defjvp(fn, *jvps, out=None, name=None, may_be_none=False):
+def defjvp(fn, *jvps, out=None, name=None, may_be_none=False, jvp_all=None, joint=None):
     """Register forward rules, one per positional argument (None: no tangent).
-    ``may_be_none``: a rule that may give None (zero) for a tangent that is not."""
-    rule = _rule(fn, name)
-    rule.jvps = _templates(jvps)
-    rule.may_be_none = may_be_none
-    if out is not None:
-        rule.out = out
-    return rule
+    ``may_be_none``: a rule that may give None (zero) for a tangent that is not.
 
-
-def defvjp_all(fn, vjp, out=None, name=None):
-    """Register one reverse rule ``vjp(g, ans, *args) -> tuple``."""
-    rule = _rule(fn, name)
-    rule.vjp_all = vjp
-    rule.vjps = None
-    rule.nondiff = False
-    if out is not None:
-        rule.out = out
-    return rule
-
-
-def defjvp_all(fn, jvp, name=None):
-    """Register one forward rule ``jvp(tangents, ans, *args) -> tangent``."""
-    rule = _rule(fn, name)
-    rule.jvp_all = jvp
-    rule.jvps = None
-    return rule
+    Instead of ``jvps``: ``jvp_all(tangents, ans, *args) -> tangent``, one rule
+    for all the arguments (``@tangent``), or ``joint(*args, tangents=(...),
+    **kwargs) -> (ans, tangent)`` for primitives whose tangent is best computed
+    together with the value (running a callee's forward-mode code instead of
+    the callee twice)."""
+    if joint is not None:
+        return _register(fn, name, jvp_joint=joint, **_given(out))
+    if jvp_all is not None:
+        return _register(fn, name, jvp_all=jvp_all, jvps=None, **_given(out))
+    return _register(fn, name, jvps=_templates(jvps), may_be_none=may_be_none, **_given(out))
 
 
 def def_linear(fn, argnums=(0,), out=None, name=None, mutates=None, may_be_none=False,
@@ -210,27 +142,8 @@ def def_linear(fn, argnums=(0,), out=None, name=None, mutates=None, may_be_none=
     ``may_be_none`` marks structural helpers whose result stands for zero as
     None, and ``none_ok`` those that take None for a zero tangent (so none is
     materialised for them)."""
-    rule = _rule(fn, name)
-    rule.linear = tuple(argnums)
-    rule.mutates = mutates
-    rule.may_be_none = may_be_none
-    rule.none_ok = none_ok
-    if out is not None:
-        rule.out = out
-    return rule
-
-
-def defjvp_joint(fn, rule_fn, out=None, name=None):
-    """Register ``rule_fn(*args, tangents=(...), **kwargs) -> (ans, tangent)``.
-
-    For primitives whose tangent is best computed together with the value
-    (running a callee's forward-mode code instead of the callee twice).
-    """
-    rule = _rule(fn, name)
-    rule.jvp_joint = rule_fn
-    if out is not None:
-        rule.out = out
-    return rule
+    return _register(fn, name, linear=tuple(argnums), mutates=mutates,
+                     may_be_none=may_be_none, none_ok=none_ok, **_given(out))
 
 
 def def_unary(fn, deriv, out=ELEMENTWISE, name=None):
@@ -239,28 +152,57 @@ def def_unary(fn, deriv, out=ELEMENTWISE, name=None):
     One lambda gives both rules: ``g * deriv`` in reverse and ``d * deriv``
     forward.
     """
-    rule = _rule(fn, name)
-    rule.vjps = (Template(deriv, "g"),)
-    rule.jvps = (Template(deriv, "d"),)
-    rule.out = out
-    return rule
+    return _register(fn, name, vjps=(Template(deriv, "g"),), jvps=(Template(deriv, "d"),), out=out)
+
+
+def def_binary(fn, *maps, out=ELEMENTWISE, name=None, like=None):
+    """A binary operation ``ans = fn(x, y)``, one lambda per argument for both modes.
+
+    Each lambda ``(g, ans, x, y)`` is the argument's local derivative applied
+    to ``g``, linear in ``g`` (``g * y`` for ``x * y``; None: no derivative).
+    Reverse, it is ``unbroadcast(map(g, ...), x)``; forward, with the tangent
+    for ``g``, ``broadcast_like(map(d, ...), ans)``: the names ``unbroadcast``
+    and ``broadcast_like`` are looked up in the lambda's module.  With
+    ``out=SCALAR`` (``math``) nothing broadcasts and the map is the rule.
+
+    ``like=other`` gives ``fn`` every rule of ``other`` instead
+    (``def_binary(numpy.add, like=operator.add)``).
+
+    >>> import operator
+    >>> def_binary(operator.mul, lambda g, ans, x, y: g * y,
+    ...            lambda g, ans, x, y: x * g)  # doctest: +SKIP
+    """
+    if like is not None:
+        src = lookup(like)
+        return _register(fn, name, **{f.name: getattr(src, f.name) for f in
+                                      dataclasses.fields(Rule) if f.name not in ("primal", "name")})
+    if len(maps) != 2:
+        raise TypeError("def_binary(%s) takes one lambda per argument, two in all"
+                        % qualified_name(fn))
+    vjps, jvps = [], []
+    for m in maps:
+        params = None if m is None else m.__code__.co_varnames[:m.__code__.co_argcount]
+        wrapped = out != SCALAR and m is not None
+        vjps.append(None if m is None else Template(
+            m, wrap=("unbroadcast", params[2 + len(vjps)]) if wrapped else None))
+        jvps.append(None if m is None else Template(
+            m, wrap=("broadcast_like", params[1]) if wrapped else None))
+    return _register(fn, name, vjps=tuple(vjps), jvps=tuple(jvps), vjp_all=None, nondiff=False,
+                     out=out)
 
 
 def nondifferentiable(*fns, out=None):
     """Functions whose output carries no derivative (argmax, shape, floor...)."""
     for fn in fns:
-        rule = _rule(fn)
-        rule.nondiff = True
-        rule.out = out
+        _register(fn, nondiff=True, out=out)
 
 
 def defattr(tp, attr, vjp=None, jvp=None, nondiff=False, out=None):
-    """Rules for a property such as ``ndarray.T``: ``vjp(g, ans, x)``."""
-    rule = Rule(None, "%s.%s" % (tp.__name__, attr))
-    rule.nondiff = nondiff
-    rule.vjps = None if vjp is None else _templates([vjp])
-    rule.jvps = None if jvp is None else _templates([jvp])
-    rule.out = out
+    """Rules for a property such as ``ndarray.T``: ``vjp(g, ans, x)``.  Attributes are
+    not callables, so they have their own table (:func:`lookup_attr`)."""
+    rule = Rule(None, "%s.%s" % (tp.__name__, attr), nondiff=nondiff, out=out,
+                vjps=None if vjp is None else _templates([vjp]),
+                jvps=None if jvp is None else _templates([jvp]))
     _ATTR_RULES[(tp, attr)] = rule
     return rule
 
@@ -270,7 +212,9 @@ def instantiate_namespace(module, names, source_module):
 
     The rule tables are written once against ``xp``; this registers the
     same rules for another array library (CuPy) whose functions have the
-    same names, with ``xp`` bound to that library.
+    same names, with ``xp`` bound to that library.  The copy keeps every
+    field; only the primal, the name, the namespace and the functions in
+    the rule (re-bound to see ``xp`` as ``module``) differ.
     """
     for name in names:
         src = getattr(source_module, name, None)
@@ -278,27 +222,29 @@ def instantiate_namespace(module, names, source_module):
         rule = lookup(src)
         if rule is None or dst is None or lookup(dst) is not None:
             continue
-        new = _rule(dst, "%s.%s" % (module.__name__, name))
-        for field in ("nondiff", "linear", "out"):
-            setattr(new, field, getattr(rule, field))
-        new.vjps = _rebind(rule.vjps, module)
-        new.jvps = _rebind(rule.jvps, module)
-        new.vjp_all, new.jvp_all = rule.vjp_all, rule.jvp_all
-        new.namespace = module
+        _RULES[_key(dst)] = dataclasses.replace(
+            rule, primal=dst, name="%s.%s" % (module.__name__, name), namespace=module,
+            vjps=_rebind(rule.vjps, module), jvps=_rebind(rule.jvps, module),
+            variants=tuple((when, _rebind(vjps, module)) for when, vjps in rule.variants),
+            vjp_all=_rebound(rule.vjp_all, module), jvp_all=_rebound(rule.jvp_all, module),
+            jvp_joint=_rebound(rule.jvp_joint, module))
 
 
 def _rebind(templates, module):
     if templates is None:
         return None
-    out = []
-    for t in templates:
-        if t is None:
-            out.append(None)
-            continue
-        fn = t.fn
-        glb = dict(fn.__globals__)
-        glb["xp"] = module
-        clone = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__,
-                                   fn.__closure__)
-        out.append(Template(clone, t.scale))
-    return tuple(out)
+    return tuple(None if t is None else dataclasses.replace(t, fn=_rebound(t.fn, module))
+                 for t in templates)
+
+
+def _rebound(fn, module):
+    """``fn`` with the global ``xp`` bound to ``module`` (other functions as they are)."""
+    if not isinstance(fn, types.FunctionType):
+        return fn
+    glb = dict(fn.__globals__)
+    glb["xp"] = module
+    clone = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+    clone.__kwdefaults__ = fn.__kwdefaults__
+    clone.__qualname__ = fn.__qualname__
+    clone.__dict__.update(fn.__dict__)
+    return clone

@@ -12,45 +12,33 @@ import numpy
 from ..helpers import (broadcast_like, copy_input, items_grad, items_tangent,
                       iter_sequence, log, sequence_grad, sequence_jvp, sequence_vjp, spread,
                       stop_gradient, sum_jvp, sum_vjp, unbroadcast, values_grad, values_tangent)
-from ..core.registry import (ELEMENTWISE, SAME, SCALAR, def_linear, def_unary, defjvp, defjvp_all,
-                       defvjp, defvjp_all, nondifferentiable)
+from ..core.registry import (ELEMENTWISE, SAME, SCALAR, def_binary, def_linear, def_unary,
+                              defjvp, defvjp, nondifferentiable)
 from .complex import abs_jvp, abs_vjp, sign
 from ..core.errors import NoAdjointError
 
 # ---------------------------------------------------------------- operators
 
-defvjp(operator.add, lambda g, ans, x, y: unbroadcast(g, x),
-       lambda g, ans, x, y: unbroadcast(g, y), out=ELEMENTWISE)
-defjvp(operator.add, lambda d, ans, x, y: broadcast_like(d, ans),
-       lambda d, ans, x, y: broadcast_like(d, ans))
+# def_binary: each lambda is the argument's derivative applied to g, for both modes
+# (unbroadcast(.., x) in reverse, broadcast_like(.., ans) forward).
+def_binary(operator.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+# (-'s y is written out: it negates after unbroadcast, on the smaller array)
 defvjp(operator.sub, lambda g, ans, x, y: unbroadcast(g, x),
        lambda g, ans, x, y: -unbroadcast(g, y), out=ELEMENTWISE)
 defjvp(operator.sub, lambda d, ans, x, y: broadcast_like(d, ans),
        lambda d, ans, x, y: broadcast_like(-d, ans))
-defvjp(operator.mul, lambda g, ans, x, y: unbroadcast(g * y, x),
-       lambda g, ans, x, y: unbroadcast(x * g, y), out=ELEMENTWISE)
-defjvp(operator.mul, lambda d, ans, x, y: broadcast_like(d * y, ans),
-       lambda d, ans, x, y: broadcast_like(x * d, ans))
-defvjp(operator.truediv, lambda g, ans, x, y: unbroadcast(g / y, x),
-       lambda g, ans, x, y: unbroadcast(-g * ans / y, y), out=ELEMENTWISE)
-defjvp(operator.truediv, lambda d, ans, x, y: broadcast_like(d / y, ans),
-       lambda d, ans, x, y: broadcast_like(-d * ans / y, ans))
+def_binary(operator.mul, lambda g, ans, x, y: g * y, lambda g, ans, x, y: x * g)
+def_binary(operator.truediv, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y)
 # x ** y: the exponent y - 1 + 0 ** (y * y) is y - 1 except at y == 0, where x ** 0 is
 # constant and its slope 0 (even at x == 0); it folds to a number for a constant y.
 # log(x + 0 ** abs(x)) is 0 at x == 0, where the slope in y is 0 for y > 0 (JAX's
 # convention, and the finite difference's).  Where the slope is infinite (x ** 0.5 at 0)
 # NumPy gives inf and Python floats raise ZeroDivisionError.  (A complex exponent that is
 # not real fails in 0 ** (y * y): use numpy.power, whose rule takes abs(y).)
-defvjp(operator.pow, lambda g, ans, x, y: unbroadcast(g * y * x ** (y - 1 + 0 ** (y * y)), x),
-       lambda g, ans, x, y: unbroadcast(g * ans * log(x + 0 ** abs(x)), y), out=ELEMENTWISE)
-defjvp(operator.pow, lambda d, ans, x, y: broadcast_like(d * y * x ** (y - 1 + 0 ** (y * y)),
-                                                         ans),
-       lambda d, ans, x, y: broadcast_like(d * ans * log(x + 0 ** abs(x)), ans))
+def_binary(operator.pow, lambda g, ans, x, y: g * y * x ** (y - 1 + 0 ** (y * y)),
+           lambda g, ans, x, y: g * ans * log(x + 0 ** abs(x)))
 # x % y == x - y * (x // y): slope 1 in x and -(x // y) in y (Python's floor division).
-defvjp(operator.mod, lambda g, ans, x, y: unbroadcast(g, x),
-       lambda g, ans, x, y: unbroadcast(-g * (x // y), y), out=ELEMENTWISE)
-defjvp(operator.mod, lambda d, ans, x, y: broadcast_like(d, ans),
-       lambda d, ans, x, y: broadcast_like(-d * (x // y), ans))
+def_binary(operator.mod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * (x // y))
 defvjp(operator.neg, lambda g, ans, x: -g, out=SAME)
 def_linear(operator.neg)
 defvjp(operator.pos, lambda g, ans, x: g, out=SAME)
@@ -106,10 +94,10 @@ def extreme_jvp(tangents, ans, *args, **kwargs):
     return sum(chosen) / len(chosen)
 
 
-defvjp_all(builtins.max, extreme_vjp, out=SCALAR)
-defjvp_all(builtins.max, extreme_jvp)
-defvjp_all(builtins.min, extreme_vjp, out=SCALAR)
-defjvp_all(builtins.min, extreme_jvp)
+defvjp(builtins.max, vjp_all=extreme_vjp, out=SCALAR)
+defjvp(builtins.max, jvp_all=extreme_jvp)
+defvjp(builtins.min, vjp_all=extreme_vjp, out=SCALAR)
+defjvp(builtins.min, jvp_all=extreme_jvp)
 
 
 _KEYS_ONLY = (dict, str, bytes, range)     # sorted() of these sorts keys or characters
@@ -183,22 +171,17 @@ def_unary(math.log10, lambda ans, x: 1.0 / (x * math.log(10.0)), out=SCALAR)
 def_unary(math.sqrt, lambda ans, x: 0.5 / ans, out=SCALAR)
 def_unary(math.fabs, lambda ans, x: sign(x), out=SCALAR)
 def_unary(math.erf, lambda ans, x: 2.0 / math.sqrt(math.pi) * math.exp(-x * x), out=SCALAR)
-defvjp(math.pow, lambda g, ans, x, y: g * y * x ** (y - 1 + 0 ** (y * y)),   # as for **
-       lambda g, ans, x, y: g * ans * log(x + 0 ** abs(x)), out=SCALAR)
-defjvp(math.pow, lambda d, ans, x, y: d * y * x ** (y - 1 + 0 ** (y * y)),
-       lambda d, ans, x, y: d * ans * log(x + 0 ** abs(x)))
-defvjp(math.atan2, lambda g, ans, y, x: g * x / (x * x + y * y),
-       lambda g, ans, y, x: -g * y / (x * x + y * y), out=SCALAR)
-defjvp(math.atan2, lambda d, ans, y, x: d * x / (x * x + y * y),
-       lambda d, ans, y, x: -d * y / (x * x + y * y))
-defvjp(math.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans,
-       out=SCALAR)
-defjvp(math.hypot, lambda d, ans, x, y: d * x / ans, lambda d, ans, x, y: d * y / ans)
+def_binary(math.pow, lambda g, ans, x, y: g * y * x ** (y - 1 + 0 ** (y * y)),   # as for **
+           lambda g, ans, x, y: g * ans * log(x + 0 ** abs(x)), out=SCALAR)
+def_binary(math.atan2, lambda g, ans, y, x: g * x / (x * x + y * y),
+           lambda g, ans, y, x: -g * y / (x * x + y * y), out=SCALAR)
+def_binary(math.hypot, lambda g, ans, x, y: g * x / ans, lambda g, ans, x, y: g * y / ans,
+           out=SCALAR)
 nondifferentiable(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
                   out=SCALAR)
 # copysign(x, y) == |x| * (+-1 by y's sign): abs's slope in x, piecewise constant in y.
-defvjp(math.copysign, lambda g, ans, x, y: g * sign(x) * math.copysign(1.0, y), None, out=SCALAR)
-defjvp(math.copysign, lambda d, ans, x, y: d * sign(x) * math.copysign(1.0, y), None)
+def_binary(math.copysign, lambda g, ans, x, y: g * sign(x) * math.copysign(1.0, y), None,
+           out=SCALAR)
 
 # ---------------------------------------------------------------- runtime helpers
 

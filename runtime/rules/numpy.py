@@ -34,9 +34,9 @@ import numpy
 import numpy as xp
 
 from ..helpers import broadcast_like, unbroadcast
-from . import basic  # noqa: F401  (registers the operator rules def_same copies)
-from ..core.registry import (ELEMENTWISE, def_linear, def_same, def_unary, defjvp, defvjp,
-                       nondifferentiable)
+from . import basic  # noqa: F401  (registers the operator rules def_binary(like=) copies)
+from ..core.registry import (ELEMENTWISE, def_binary, def_linear, def_unary, defjvp, defvjp,
+                              nondifferentiable)
 
 # ---------------------------------------------------------------- output kinds
 # ``out=`` may be a function of the argument kinds; these are used where the
@@ -132,18 +132,12 @@ def_linear(numpy.positive)
 # The arithmetic ufuncs differentiate as the operators (rules.basic).
 for _ufunc, _op in ((numpy.add, operator.add), (numpy.subtract, operator.sub),
                     (numpy.multiply, operator.mul), (numpy.divide, operator.truediv)):
-    def_same(_ufunc, _op)                                  # numpy.true_divide is divide
+    def_binary(_ufunc, like=_op)                           # numpy.true_divide is divide
 # As for ** (rules.basic), with abs(x2) so that complex exponents work; log(0) is replaced
 # by 0: the exponent's gradient at base 0 is 0 (ans is 0 there).
 for _power in (numpy.power, numpy.float_power):
-    defvjp(_power, lambda g, ans, x1, x2:
-           unbroadcast(g * x2 * x1 ** (x2 - 1 + 0.0 ** xp.abs(x2)), x1),
-           lambda g, ans, x1, x2: unbroadcast(g * ans * xp.log(xp.where(x1 == 0, 1.0, x1)), x2),
-           out=ELEMENTWISE)
-    defjvp(_power, lambda d, ans, x1, x2:
-           broadcast_like(d * x2 * x1 ** (x2 - 1 + 0.0 ** xp.abs(x2)), ans),
-           lambda d, ans, x1, x2: broadcast_like(d * ans * xp.log(xp.where(x1 == 0, 1.0, x1)),
-                                                 ans))
+    def_binary(_power, lambda g, ans, x1, x2: g * x2 * x1 ** (x2 - 1 + 0.0 ** xp.abs(x2)),
+               lambda g, ans, x1, x2: g * ans * xp.log(xp.where(x1 == 0, 1.0, x1)))
 def extremum_share(x, other, ans):
     """Where ``x`` gave ``maximum(x, other)`` (or minimum...): 1, and 0.5 at a
     tie, in the arguments' float dtype (float32 stays float32: a float64
@@ -157,37 +151,19 @@ def extremum_share(x, other, ans):
 nondifferentiable(extremum_share, out=ELEMENTWISE)
 # Ties split the gradient evenly; NaNs (fmax/fmin) give it all to the other side.
 for _extremum in (numpy.maximum, numpy.minimum, numpy.fmax, numpy.fmin):
-    defvjp(_extremum,
-           lambda g, ans, x1, x2: unbroadcast(g * extremum_share(x1, x2, ans), x1),
-           lambda g, ans, x1, x2: unbroadcast(g * extremum_share(x2, x1, ans), x2),
-           out=ELEMENTWISE)
-    defjvp(_extremum,
-           lambda d, ans, x1, x2: broadcast_like(d * extremum_share(x1, x2, ans), ans),
-           lambda d, ans, x1, x2: broadcast_like(d * extremum_share(x2, x1, ans), ans))
-defvjp(numpy.arctan2, lambda g, ans, x1, x2: unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1),
-       lambda g, ans, x1, x2: unbroadcast(-g * x1 / (x1 * x1 + x2 * x2), x2), out=ELEMENTWISE)
-defjvp(numpy.arctan2, lambda d, ans, x1, x2: broadcast_like(d * x2 / (x1 * x1 + x2 * x2), ans),
-       lambda d, ans, x1, x2: broadcast_like(-d * x1 / (x1 * x1 + x2 * x2), ans))
-defvjp(numpy.hypot, lambda g, ans, x1, x2: unbroadcast(g * x1 / ans, x1),
-       lambda g, ans, x1, x2: unbroadcast(g * x2 / ans, x2), out=ELEMENTWISE)
-defjvp(numpy.hypot, lambda d, ans, x1, x2: broadcast_like(d * x1 / ans, ans),
-       lambda d, ans, x1, x2: broadcast_like(d * x2 / ans, ans))
-defvjp(numpy.logaddexp, lambda g, ans, x1, x2: unbroadcast(g * xp.exp(x1 - ans), x1),
-       lambda g, ans, x1, x2: unbroadcast(g * xp.exp(x2 - ans), x2), out=ELEMENTWISE)
-defjvp(numpy.logaddexp, lambda d, ans, x1, x2: broadcast_like(d * xp.exp(x1 - ans), ans),
-       lambda d, ans, x1, x2: broadcast_like(d * xp.exp(x2 - ans), ans))
-defvjp(numpy.logaddexp2, lambda g, ans, x1, x2: unbroadcast(g * xp.exp2(x1 - ans), x1),
-       lambda g, ans, x1, x2: unbroadcast(g * xp.exp2(x2 - ans), x2), out=ELEMENTWISE)
-defjvp(numpy.logaddexp2, lambda d, ans, x1, x2: broadcast_like(d * xp.exp2(x1 - ans), ans),
-       lambda d, ans, x1, x2: broadcast_like(d * xp.exp2(x2 - ans), ans))
-defvjp(numpy.remainder, lambda g, ans, x1, x2: unbroadcast(g, x1),     # numpy.mod
-       lambda g, ans, x1, x2: unbroadcast(-g * xp.floor(x1 / x2), x2), out=ELEMENTWISE)
-defjvp(numpy.remainder, lambda d, ans, x1, x2: broadcast_like(d, ans),
-       lambda d, ans, x1, x2: broadcast_like(-d * xp.floor(x1 / x2), ans))
-defvjp(numpy.fmod, lambda g, ans, x1, x2: unbroadcast(g, x1),
-       lambda g, ans, x1, x2: unbroadcast(-g * xp.trunc(x1 / x2), x2), out=ELEMENTWISE)
-defjvp(numpy.fmod, lambda d, ans, x1, x2: broadcast_like(d, ans),
-       lambda d, ans, x1, x2: broadcast_like(-d * xp.trunc(x1 / x2), ans))
+    def_binary(_extremum, lambda g, ans, x1, x2: g * extremum_share(x1, x2, ans),
+               lambda g, ans, x1, x2: g * extremum_share(x2, x1, ans))
+def_binary(numpy.arctan2, lambda g, ans, x1, x2: g * x2 / (x1 * x1 + x2 * x2),
+           lambda g, ans, x1, x2: -g * x1 / (x1 * x1 + x2 * x2))
+def_binary(numpy.hypot, lambda g, ans, x1, x2: g * x1 / ans,
+           lambda g, ans, x1, x2: g * x2 / ans)
+def_binary(numpy.logaddexp, lambda g, ans, x1, x2: g * xp.exp(x1 - ans),
+           lambda g, ans, x1, x2: g * xp.exp(x2 - ans))
+def_binary(numpy.logaddexp2, lambda g, ans, x1, x2: g * xp.exp2(x1 - ans),
+           lambda g, ans, x1, x2: g * xp.exp2(x2 - ans))
+def_binary(numpy.remainder, lambda g, ans, x1, x2: g,                   # numpy.mod
+           lambda g, ans, x1, x2: -g * xp.floor(x1 / x2))
+def_binary(numpy.fmod, lambda g, ans, x1, x2: g, lambda g, ans, x1, x2: -g * xp.trunc(x1 / x2))
 
 defvjp(numpy.where, None,
        lambda g, ans, condition, x, y: unbroadcast(xp.where(condition, g, 0.0), x),
@@ -338,11 +314,6 @@ nondifferentiable(numpy.argmax, numpy.argmin, numpy.argsort, numpy.argwhere, num
                   numpy.logical_not, numpy.logical_xor, numpy.all, numpy.any,
                   numpy.ndarray.all, numpy.ndarray.any, out="const")
 # heaviside(x1, x2) is x2 where x1 == 0 (else 0 or 1); copysign(x1, x2) is |x1| signed by x2.
-defvjp(numpy.heaviside, None, lambda g, ans, x1, x2: unbroadcast(g * (x1 == 0), x2),
-       out=ELEMENTWISE)
-defjvp(numpy.heaviside, None, lambda d, ans, x1, x2: broadcast_like(d * (x1 == 0), ans))
-defvjp(numpy.copysign, lambda g, ans, x1, x2: unbroadcast(
-    g * xp.sign(x1) * xp.copysign(1.0, x2), x1), None, out=ELEMENTWISE)
-defjvp(numpy.copysign, lambda d, ans, x1, x2: broadcast_like(
-    d * xp.sign(x1) * xp.copysign(1.0, x2), ans), None)
+def_binary(numpy.heaviside, None, lambda g, ans, x1, x2: g * (x1 == 0))
+def_binary(numpy.copysign, lambda g, ans, x1, x2: g * xp.sign(x1) * xp.copysign(1.0, x2), None)
 
