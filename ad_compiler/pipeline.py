@@ -42,7 +42,9 @@ class Context:
         self.params = _param_names(source.node)
         self.inputs = self.cells + self.params
         self.namer = Namer(N.names_in(source.node) | set(self.inputs))
-        self.resolver = Resolver(func, anf.local_names(source.node))
+        # (computed once: the checks below ask for them several times)
+        self.locals = anf.local_names(source.node)
+        self.resolver = Resolver(func, self.locals)
         self.externs = Externs(self.namer, self.resolver.lookup)
         self.resolver.externs = self.externs.bound
         if generated and func.__closure__:
@@ -210,9 +212,9 @@ def _checked(func, source, options, active_indices, input_kinds):
     checked = ownership.ownership_checks(fn, source, ctx.kinds, ctx.resolver, ctx.externs,
                                         copied)
     checked |= ownership.insert_guards(fn, guards, ctx.externs)
-    checked |= ownership.snapshot_views(fn, ctx.kinds, anf.local_names(source.node),
+    checked |= ownership.snapshot_views(fn, ctx.kinds, ctx.locals,
                                        ctx.resolver.is_module, ctx.externs, ctx.namer)
-    ownership.drop_proven_part_checks(fn, ctx.kinds, anf.local_names(source.node),
+    ownership.drop_proven_part_checks(fn, ctx.kinds, ctx.locals,
                                      ctx.resolver.is_module)
     if copied:
         fn = aliasing.copy_on_entry(fn, copied, ctx.externs, ctx.namer)
@@ -226,7 +228,7 @@ def _aliasing(ctx, fn, source, options, func, guards=None):
     # x += v on it rebinds x to a new object, whatever x becomes later.
     params = [p for p in ctx.params if ctx.entry_kinds.get(p) is None
               or ctx.entry_kinds[p].tag not in ("scalar", "const", "tuple")]
-    return aliasing.check(fn, source, ctx.kinds, anf.local_names(source.node), params,
+    return aliasing.check(fn, source, ctx.kinds, ctx.locals, params,
                           options.callee, ctx.resolver.is_module,
                           getattr(func, "__ad_owned_params__", ()), guards)
 
