@@ -30,27 +30,41 @@ def calibrate(fn, target=0.02):
         number *= 4
 
 
-def compare(reference, contenders, rounds=15, target=0.02):
+def compare(reference, contenders, rounds=15, target=0.02, separate=()):
     """Median per-round ratios of each contender to ``reference``.
 
     ``contenders`` maps a name to a zero-argument callable.  Returns
     ``{name: (median_ratio, median_seconds)}`` plus the reference's time.
+
+    Contenders named in ``separate`` (multi-threaded peers: PyTorch, JAX) are
+    timed in a phase of their own after the interleaved rounds, against the
+    reference's median: on a 2-core machine, interleaved with NumPy, their
+    thread pool and OpenBLAS's spin-wait against each other and slow both
+    (a PyTorch training step by 2.3x, the hand-written one by 1.3x).
     """
-    numbers = {name: calibrate(fn, target) for name, fn in contenders.items()}
+    together = {n: fn for n, fn in contenders.items() if n not in separate}
+    numbers = {name: calibrate(fn, target) for name, fn in together.items()}
     n_ref = calibrate(reference, target)
-    ratios = {name: [] for name in contenders}
-    times = {name: [] for name in contenders}
+    ratios = {name: [] for name in together}
+    times = {name: [] for name in together}
     ref_times = []
     for _ in range(rounds):
         t_ref = time_call(reference, n_ref)
         ref_times.append(t_ref)
-        for name, fn in contenders.items():
+        for name, fn in together.items():
             t = time_call(fn, numbers[name])
             times[name].append(t)
             ratios[name].append(t / t_ref)
-    out = {name: (statistics.median(ratios[name]), statistics.median(times[name]))
-           for name in contenders}
-    return statistics.median(ref_times), out
+    t_ref = statistics.median(ref_times)
+    out = {}
+    for name, fn in contenders.items():
+        if name in together:
+            out[name] = (statistics.median(ratios[name]), statistics.median(times[name]))
+        else:
+            number = calibrate(fn, target)
+            t = statistics.median([time_call(fn, number) for _ in range(rounds)])
+            out[name] = (t / t_ref, t)
+    return t_ref, out
 
 
 def fmt_time(seconds):
