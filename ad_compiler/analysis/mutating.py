@@ -23,7 +23,9 @@ import weakref
 import gast
 
 from ad_compiler import nodes as N
+from ad_compiler.analysis import calls
 from ad_compiler.front.source import Source, get_source, remember
+from ad_compiler.runtime.core import registry
 
 _MUTATORS = frozenset(["append", "pop", "extend", "insert", "remove", "clear", "sort",
                        "reverse", "update", "setdefault", "popitem", "fill", "resize",
@@ -103,8 +105,7 @@ def _changes(n, params, resolve, seen):
         return {f.value.id}
     out = {k.value.id for k in n.keywords if k.arg == "out" and isinstance(k.value, gast.Name)}
     callee = resolve(f)
-    if isinstance(callee, types.FunctionType) and callee not in seen and \
-            not getattr(callee, "__ad_generated__", False):
+    if _has_source_to_read(callee) and callee not in seen:
         try:
             positions = changed_positions(callee, resolve, seen) or ()
         except Exception:        # no source: the callee is refused when compiled
@@ -112,6 +113,21 @@ def _changes(n, params, resolve, seen):
         out |= {n.args[i].id for i in positions if i < len(n.args)
                 and isinstance(n.args[i], gast.Name)}
     return out & set(params)
+
+
+def _has_source_to_read(func):
+    """A plain function whose own code is compiled when called: not generated
+    code, not one of the transforms the compiler knows (``gradient`` inside
+    ``grad(grad(f))``: reading the API's and runtime's sources was 40% of a
+    first second derivative's compile time), and not one with a rule (the
+    rule is used, never the code), unless that rule changes an argument in
+    place (``mutates``)."""
+    if not isinstance(func, types.FunctionType) or getattr(func, "__ad_generated__", False):
+        return False
+    if func in calls.SPECIAL:
+        return False
+    rule = registry.lookup(func)
+    return rule is None or rule.mutates is not None
 
 
 def mutating_form(func, positions):
@@ -190,7 +206,7 @@ def _rewrite(s, ctx, resolve, defs):
     if isinstance(s, gast.Assign) and not isinstance(s.targets[0], gast.Name):
         return [s]
     func = resolve(call.func)
-    if not isinstance(func, types.FunctionType) or getattr(func, "__ad_generated__", False):
+    if not _has_source_to_read(func):
         return [s]
     try:
         positions = changed_positions_of(func)
