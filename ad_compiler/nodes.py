@@ -106,19 +106,34 @@ def statements(stmts):
 def walk(node):
     """Every node under ``node`` (or under each node of a list), in no set order.
 
-    A plain stack over ``_fields``: three times faster than ``gast.walk``,
-    which matters because the optimiser walks statements many times.
+    A plain stack over the fields that can hold nodes (the class's
+    ``_CHILDREN``): several times faster than ``gast.walk``, which matters
+    because the optimiser walks statements many times.
     """
     stack = list(node) if isinstance(node, list) else [node]
     while stack:
         n = stack.pop()
         yield n
-        for field in n._fields:
+        fields = _CHILDREN.get(n.__class__)
+        if fields is None:
+            fields = _children(n.__class__)
+        for field in fields:
             v = getattr(n, field, None)
             if v.__class__ is list:
-                stack.extend(x for x in v if isinstance(x, _AST))
-            elif isinstance(v, _AST):
+                stack.extend([x for x in v if isinstance(x, _AST)])
+            elif v is not None and isinstance(v, _AST):
                 stack.append(v)
+
+
+# Fields that hold a name, a number or a flag in every gast class, never a node.
+_LEAF_FIELDS = frozenset(["id", "attr", "kind", "type_comment", "arg", "asname", "module",
+                          "level", "is_async", "conversion", "n", "s", "simple"])
+_CHILDREN = {}
+
+
+def _children(cls):
+    fields = _CHILDREN[cls] = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
+    return fields
 
 
 def transform(node, fn):
