@@ -18,8 +18,8 @@ _MISSING = object()
 
 class LRU:
     """A mapping bounded to ``maxsize`` entries; the least recently used
-    entry goes first.  Thread-safe: one short lock around each operation
-    (never held while a value is being built)."""
+    entry goes first.  Thread-safe: writes take one short lock (never held
+    while a value is being built); lookups take none."""
 
     def __init__(self, maxsize, on_evict=None):
         self.maxsize = maxsize
@@ -28,12 +28,15 @@ class LRU:
         self._lock = threading.Lock()
 
     def get(self, key, default=None):
-        with self._lock:
-            value = self._data.pop(key, _MISSING)
-            if value is _MISSING:
-                return default
-            self._data[key] = value     # re-inserted last: the most recently used
-            return value
+        # No lock: a lookup is on the path of every call of a nested function.
+        # A thread that looks for the key between the pop and the re-insert
+        # misses it and builds it again: wasted work, never a wrong entry.
+        data = self._data
+        value = data.pop(key, _MISSING)
+        if value is _MISSING:
+            return default
+        data[key] = value               # re-inserted last: the most recently used
+        return value
 
     def __getitem__(self, key):
         value = self.get(key, _MISSING)
@@ -92,9 +95,15 @@ class LRU:
 
     def _trim(self):
         evicted = []
-        while len(self._data) > self.maxsize:
-            key = next(iter(self._data))
-            evicted.append((key, self._data.pop(key)))
+        data = self._data
+        while len(data) > self.maxsize:
+            try:
+                key = next(iter(data))
+            except (RuntimeError, StopIteration):   # a lock-free get moved an entry
+                continue
+            value = data.pop(key, _MISSING)
+            if value is not _MISSING:
+                evicted.append((key, value))
         return evicted
 
     def _evicted(self, items):

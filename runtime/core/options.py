@@ -34,3 +34,13 @@ class Options:
     callee: bool = False
     params: bool = False
     tangent_only: bool = False
+
+    # An Options is part of every compile-cache key, looked up on every call
+    # of a nested function: its hash is computed once (the dataclass's own
+    # __hash__ builds a tuple of the fields in Python each time).
+    def __post_init__(self):
+        object.__setattr__(self, "_hash", hash((self.mode, self.inplace, self.optimize,
+                                                 self.callee, self.params, self.tangent_only)))
+
+    def __hash__(self):
+        return self._hash
