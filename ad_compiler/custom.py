@@ -10,6 +10,7 @@
 >>> gradient(lambda x: clipped(x) * 3.0, 5.0)
 (3.0,)
 """
+from ad_compiler.runtime.callee import Checkpoint  # noqa: F401  (re-exported)
 from ad_compiler.runtime.core import registry
 from ad_compiler.runtime.helpers import stop_gradient  # noqa: F401  (re-exported)
 
@@ -70,25 +71,6 @@ def nondifferentiable(*fns):
     """
     registry.nondifferentiable(*fns)
     return fns[0] if len(fns) == 1 else fns
-
-
-class Checkpoint:
-    """A function whose forward sweep is recomputed during the adjoint.
-
-    Nothing inside it is stored for the adjoint; only its inputs are kept.
-    """
-
-    __slots__ = ("fn", "__wrapped__")
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.__wrapped__ = fn
-
-    def __call__(self, *args, **kwargs):
-        return self.fn(*args, **kwargs)
-
-    def __repr__(self):
-        return "checkpoint(%r)" % (self.fn,)
 
 
 def checkpoint(fn):

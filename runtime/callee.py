@@ -75,3 +75,25 @@ def static_call(fn, n_args, keywords=()):
     func.__ad_source__ = text
     _STATIC[key] = (fn, func)
     return func
+
+
+class Checkpoint:
+    """A function whose forward sweep is recomputed during the adjoint
+    (``ad_compiler.checkpoint(fn)``).
+
+    Nothing inside it is stored for the adjoint; only its inputs are kept.
+    It lives here, with the other ways of opening a callable, so that the
+    runtime recognises it by type.
+    """
+
+    __slots__ = ("fn", "__wrapped__")
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__wrapped__ = fn
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self):
+        return "checkpoint(%r)" % (self.fn,)

@@ -23,7 +23,7 @@ import types
 
 from . import entry as _entry, helpers, implicit
 from .binding import bind, param_of
-from .callee import static_call
+from .callee import Checkpoint, static_call
 from .core import registry
 from .core.errors import NoAdjointError, UnsupportedDerivativeError, public_name, user_site
 from .helpers import Struct, zeros_like
@@ -61,7 +61,7 @@ class Target:
             return
         if type(fn) is _LRU_WRAPPER or isinstance(fn, functools.partial):
             self.open_wrapper(fn)
-        elif type(fn).__name__ == "Checkpoint" and hasattr(fn, "fn"):
+        elif type(fn) is Checkpoint:
             self.copy_from(Target(fn.fn))
             self.recompute = True
         elif isinstance(fn, type):
@@ -326,7 +326,7 @@ def as_function(fn, spec, args, kwargs):
 def rule_primal(fn):
     """The function whose rule a callable uses: ``checkpoint(np.tanh)`` is
     ``np.tanh`` (a primitive has nothing to recompute)."""
-    while type(fn).__name__ == "Checkpoint" and hasattr(fn, "fn"):
+    while type(fn) is Checkpoint:
         fn = fn.fn
     return fn
 

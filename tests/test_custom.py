@@ -223,3 +223,17 @@ def test_constructing_a_plain_class_inside_is_a_clear_error():
 
     with pytest.raises(NoAdjointError, match="constructor of .*Thing.*dataclass or namedtuple"):
         gradient(lambda x: Thing(x).v * 2.0, 1.0)
+
+
+def test_a_users_own_class_named_checkpoint_is_just_a_callable():
+    # the runtime once recognised checkpoint(f) by its class's name
+    class Checkpoint:
+        def __init__(self, fn, scale):
+            self.fn, self.scale = fn, scale
+
+        def __call__(self, x):
+            return self.fn(x) * self.scale
+
+    c = Checkpoint(lambda x: x * x, 3.0)
+    assert gradient(lambda x: c(x), 2.0) == (12.0,)
+    assert gradient(lambda x: checkpoint(lambda t: t * t)(x) * 3.0, 2.0) == (12.0,)
