@@ -3,6 +3,7 @@ rule), special forms, nested functions, branches and loops."""
 import gast
 
 from ad_compiler import nodes as N
+from ad_compiler.reverse.calls import call_spec
 from ad_compiler.runtime import applied, helpers as H
 from ad_compiler.runtime.core import kinds as K
 from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
@@ -195,8 +196,5 @@ class FlowTangents:
 
 def reverse_spec(fwd, value, call, s):
     """The call spec of reverse mode, with liveness in place of activity."""
-    from ad_compiler.reverse.sweep import Reverse
-    shim = Reverse.__new__(Reverse)
-    shim.ctx = fwd.ctx
-    shim.active = {n for n in fwd.active if fwd.state(n).state != ZERO}
-    return Reverse.call_spec(shim, value, call, s)
+    live = {n for n in fwd.active if fwd.state(n).state != ZERO}
+    return call_spec(value, call, s, live, fwd.ctx.source)

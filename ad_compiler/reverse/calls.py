@@ -91,38 +91,7 @@ class CallAdjoints:
 
     def call_spec(self, value, call, s):
         """Which atoms of a call want gradients, encoded for ``call_fwd``."""
-        spec, targets = [], []
-        fn_atom = call.receiver if call.receiver is not None else value.func
-        if isinstance(fn_atom, gast.Name) and self.is_active(fn_atom):
-            spec.append("fn")
-            targets.append(fn_atom)
-        stars = [i for i, a in enumerate(value.args) if isinstance(a, gast.Starred)]
-        doubles = [k for k in value.keywords if k.arg is None]
-        n = len(value.args)
-        for i, a in enumerate(value.args):
-            atom = a.value if isinstance(a, gast.Starred) else a
-            if not self.is_active(atom):
-                continue
-            if len(stars) > 1:
-                raise UnsupportedSyntaxError(
-                    "%s: a call with several *sequences and differentiated arguments is not "
-                    "supported; build one sequence and pass *it" % located(s, self.ctx.source))
-            if isinstance(a, gast.Starred):
-                spec.append(("*", i, n))
-            else:
-                spec.append(i - n if stars and i > stars[0] else i)
-            targets.append(atom)
-        named = tuple(k.arg for k in value.keywords if k.arg is not None)
-        for k in value.keywords:
-            if not self.is_active(k.value):
-                continue
-            if k.arg is None and len(doubles) > 1:
-                raise UnsupportedSyntaxError(
-                    "%s: a call with several **mappings and differentiated arguments is not "
-                    "supported; merge them into one dict" % located(s, self.ctx.source))
-            spec.append(k.arg if k.arg is not None else ("**", named))
-            targets.append(k.value)
-        return spec, targets
+        return call_spec(value, call, s, self.active, self.ctx.source)
 
     def receiver_adjoint(self, recv, attr, g, s):
         """``b_obj = add_attr(b_obj, obj, 'attr', g)`` for the callable ``obj.attr``."""
@@ -167,3 +136,45 @@ class CallAdjoints:
             self.kill(var)
             return code + [m.restore for m in res_marker] + [m.restore for m in marker]
         return Step(fwd, rev)
+
+
+def call_spec(value, call, s, active, source):
+    """Which atoms of a call want gradients (those named in ``active``),
+    encoded for ``call_fwd``: ``(spec, targets)``.  Forward mode asks too,
+    with its live tangents as ``active``."""
+    spec, targets = [], []
+    fn_atom = call.receiver if call.receiver is not None else value.func
+    if isinstance(fn_atom, gast.Name) and _in(active, fn_atom):
+        spec.append("fn")
+        targets.append(fn_atom)
+    stars = [i for i, a in enumerate(value.args) if isinstance(a, gast.Starred)]
+    doubles = [k for k in value.keywords if k.arg is None]
+    n = len(value.args)
+    for i, a in enumerate(value.args):
+        atom = a.value if isinstance(a, gast.Starred) else a
+        if not _in(active, atom):
+            continue
+        if len(stars) > 1:
+            raise UnsupportedSyntaxError(
+                "%s: a call with several *sequences and differentiated arguments is not "
+                "supported; build one sequence and pass *it" % located(s, source))
+        if isinstance(a, gast.Starred):
+            spec.append(("*", i, n))
+        else:
+            spec.append(i - n if stars and i > stars[0] else i)
+        targets.append(atom)
+    named = tuple(k.arg for k in value.keywords if k.arg is not None)
+    for k in value.keywords:
+        if not _in(active, k.value):
+            continue
+        if k.arg is None and len(doubles) > 1:
+            raise UnsupportedSyntaxError(
+                "%s: a call with several **mappings and differentiated arguments is not "
+                "supported; merge them into one dict" % located(s, source))
+        spec.append(k.arg if k.arg is not None else ("**", named))
+        targets.append(k.value)
+    return spec, targets
+
+
+def _in(active, atom):
+    return isinstance(atom, gast.Name) and atom.id in active
