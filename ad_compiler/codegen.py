@@ -51,7 +51,7 @@ def _to_ast(node):
     cls = _AST_CLASS.get(tp)
     if cls is None:
         cls = _AST_CLASS[tp] = getattr(ast, tp.__name__)
-    new = cls()
+    new = cls.__new__(cls)     # (no __init__: Python 3.13 warns about fields set after it)
     for field in cls._fields:
         value = getattr(node, field, None)
         if value.__class__ is list:
