@@ -161,14 +161,19 @@ def grad(f, wrt=0):
             annotate(e)
             raise
 
-    gradient_of_f.__name__ = "grad_" + getattr(f, "__name__", "f").strip("<>")
-    gradient_of_f.__doc__ = "Gradient of %s with respect to argument(s) %s." % (
+    return _grad_of(gradient_of_f, f, wrt, positions, single)
+
+
+def _grad_of(g, f, wrt, positions, single):
+    """``g``, named and documented as the gradient of ``f``."""
+    g.__name__ = "grad_" + getattr(f, "__name__", "f").strip("<>")
+    g.__doc__ = "Gradient of %s with respect to argument(s) %s." % (
         getattr(f, "__name__", "f"), wrt)
-    gradient_of_f.__wrapped__ = f
+    g.__wrapped__ = f
     # How to differentiate this function itself (grad(grad(f))): through a
     # plain twin that calls gradient(), never through the fast path's source.
-    gradient_of_f.__ad_twin__ = _grad_twin(f, positions, single)
-    return gradient_of_f
+    g.__ad_twin__ = _grad_twin(f, positions, single)
+    return g
 
 
 def _check_wrt(f, wrt):

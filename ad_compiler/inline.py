@@ -68,6 +68,28 @@ def _literal(value):
     return isinstance(value, tuple) and all(_literal(v) for v in value)
 
 
+def _arguments(p, values, externs):
+    """What each parameter of the rule becomes: its value, else its default."""
+    subst = {}
+    for name in p.params:
+        if name in values:
+            subst[name] = values[name]
+        elif name in p.defaults:
+            v = p.defaults[name]
+            subst[name] = N.const(v) if _literal(v) else N.name(externs.ref(v, "_" + name))
+    return subst
+
+
+def _globals(p, body, externs):
+    """The rule's other names (its module's globals, builtins), bound as externs."""
+    params, renames = set(p.params), {}
+    for node in N.walk(body):
+        if isinstance(node, gast.Name) and node.id not in params and node.id not in renames:
+            obj = p.globals[node.id] if node.id in p.globals else _builtin(node.id)
+            renames[node.id] = (externs.ref(obj, preferred_name(obj, node.id)), obj)
+    return renames
+
+
 def instantiate(fn, values, externs, scale=None, kind_of=None, wrap=None):
     """The body of rule ``fn`` with parameters replaced by ``values``.
 
@@ -83,19 +105,9 @@ def instantiate(fn, values, externs, scale=None, kind_of=None, wrap=None):
     body = N.copy(p.body)
     if wrap is not None:
         body = gast.Call(func=N.name(wrap[0]), args=[body, N.name(wrap[1])], keywords=[])
-    params = set(p.params)
-    subst = {}
-    for name in p.params:
-        if name in values:
-            subst[name] = values[name]
-        elif name in p.defaults:
-            v = p.defaults[name]
-            subst[name] = N.const(v) if _literal(v) else N.name(externs.ref(v, "_" + name))
-    renames = {}
-    for node in N.walk(body):
-        if isinstance(node, gast.Name) and node.id not in params and node.id not in renames:
-            obj = p.globals[node.id] if node.id in p.globals else _builtin(node.id)
-            renames[node.id] = (externs.ref(obj, preferred_name(obj, node.id)), obj)
+    subst = _arguments(p, values, externs)
+    renames = _globals(p, body, externs)
+
     def substitute(node):
         if node.__class__ is gast.Name:
             if node.id in subst:

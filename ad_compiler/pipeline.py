@@ -237,41 +237,49 @@ def assemble(result, ctx, fn):
     """Wrap the forward and adjoint sweeps into the generated function(s)."""
     tape = Tape(ctx.namer, ctx.externs)
     split = ctx.options.mode == "split"
-    grads_stmt_exprs = result.grads
     fwd, rev = tape.resolve(result.fwd, result.rev if split else result.seed + result.rev,
-                            extra=grads_stmt_exprs)
+                            extra=result.grads)
     for s in rev:
         s.adjoint = True
     stacks = tape.init_stacks()
-    grads = N.tuple_(grads_stmt_exprs)
-    base = ctx.source.name.strip("<>")
-    line = fn.lineno
-    if ctx.options.mode in ("grad", "value_and_grad"):
-        body = stacks + fwd
-        value = grads
-        if ctx.options.mode == "value_and_grad":
-            # the reverse sweep restores overwritten names (an early return's
-            # _ret among them), so the value is taken before it runs
-            kept = ctx.namer.fresh("_value")
-            body.append(N.assign(kept, N.copy(result.output), fn.body[-1]))
-            value = N.tuple_([N.name(kept), grads])
-        body += rev
-        body.append(N.located_as(gast.Return(value=value), fn.body[-1]))
-        return [codegen.function_def(base + "_grad", ctx.inputs, body, line)]
+    if not split:
+        return [_fused(result, ctx, fn, stacks + fwd, rev)]
+    return _split(result, ctx, fn, stacks + fwd, rev)
+
+
+def _fused(result, ctx, fn, fwd, rev):
+    """``def f_grad(*inputs)``: both sweeps in one function, returning the
+    gradients (and the value first, for ``value_and_grad``)."""
+    body, value = list(fwd), N.tuple_(result.grads)
+    if ctx.options.mode == "value_and_grad":
+        # the reverse sweep restores overwritten names (an early return's
+        # _ret among them), so the value is taken before it runs
+        kept = ctx.namer.fresh("_value")
+        body.append(N.assign(kept, N.copy(result.output), fn.body[-1]))
+        value = N.tuple_([N.name(kept), value])
+    body += rev
+    body.append(N.located_as(gast.Return(value=value), fn.body[-1]))
+    return codegen.function_def(ctx.source.name.strip("<>") + "_grad", ctx.inputs, body,
+                                fn.lineno)
+
+
+def _split(result, ctx, fn, fwd, rev):
+    """``f_fwd(*inputs) -> (output, residuals)`` and ``f_bwd(residuals, b_output)``."""
+    grads = N.tuple_(result.grads)
     seed_names = {s.targets[0].id for s in result.seed}
     out_adj = ctx.namer.adjoint(result.output.id) if isinstance(result.output, gast.Name) \
         else ctx.namer.fresh("_bout")
-    bwd_body = rev
-    residuals = _residuals(stacks + fwd, bwd_body + [N.expr_stmt(grads)], ctx, seed_names)
+    residuals = _residuals(fwd, rev + [N.expr_stmt(grads)], ctx, seed_names)
     res_name = ctx.namer.fresh("_saved")
     # A residual assigned on one branch only must still exist when packed;
     # the optimiser drops these where every path assigns.
     inits = [N.assign(r, N.const(None)) for r in residuals if r not in ctx.inputs]
-    fwd_body = inits + stacks + fwd + [gast.Return(value=N.tuple_([result.output,
-                                                                   N.tuple_(residuals)]))]
+    fwd_body = inits + fwd + [gast.Return(value=N.tuple_([result.output,
+                                                           N.tuple_(residuals)]))]
     unpack = [N.assign(N.tuple_([N.name(r, store=True) for r in residuals], store=True),
                        N.name(res_name))] if residuals else []
-    bwd_body = unpack + bwd_body + [gast.Return(value=grads)]
+    bwd_body = unpack + rev + [gast.Return(value=grads)]
+    base, line = ctx.source.name.strip("<>"), fn.lineno
     return [codegen.function_def(base + "_fwd", ctx.inputs, fwd_body, line),
             codegen.function_def(base + "_bwd", [res_name, out_adj], bwd_body, line)]
 
