@@ -14,21 +14,32 @@ class Folding:
 
     # ------------------------------------------------------------ copies
 
-    def copies(self, stmts):
+    def _deleting(self, stmts, step, delete_at):
+        """The loop every deleting pass shares: ``step`` runs on the blocks
+        nested in each statement first, then ``delete_at(stmts, i)`` may
+        remove statement ``i`` (True if it did).  Whether anything changed."""
         changed = False
         i = 0
         while i < len(stmts):
-            s = stmts[i]
-            changed = self.nested(s, self.copies) | changed
-            if (s.__class__ is gast.Assign and s.targets[0].__class__ is gast.Name
-                    and s.value.__class__ in (gast.Name, gast.Constant)
-                    and self.ours(s.targets[0].id) and self.counts.get(s.targets[0].id) == 1
-                    and self._propagate(stmts, i, s.targets[0].id, s.value)):
-                self.counts[s.targets[0].id] = 0
+            changed = self.nested(stmts[i], step) | changed
+            if delete_at(stmts, i):
                 changed = True
                 continue
             i += 1
         return changed
+
+    def copies(self, stmts):
+        return self._deleting(stmts, self.copies, self._copy_at)
+
+    def _copy_at(self, stmts, i):
+        s = stmts[i]
+        if (s.__class__ is gast.Assign and s.targets[0].__class__ is gast.Name
+                and s.value.__class__ in (gast.Name, gast.Constant)
+                and self.ours(s.targets[0].id) and self.counts.get(s.targets[0].id) == 1
+                and self._propagate(stmts, i, s.targets[0].id, s.value)):
+            self.counts[s.targets[0].id] = 0
+            return True
+        return False
 
     def _propagate(self, stmts, i, a, src):
         """Replace uses of ``a`` (defined by ``a = src`` at ``i``) by ``src``.
@@ -65,23 +76,21 @@ class Folding:
     # ------------------------------------------------------------ folding
 
     def fold(self, stmts):
-        changed = False
-        i = 0
-        while i < len(stmts):
-            s = stmts[i]
-            changed = self.nested(s, self.fold) | changed
-            if self._foldable(s):
-                name = s.targets[0].id
-                j = self._use_site(name, stmts, i, s.value)
-                if j is not None:
-                    _replace_name(stmts[j], name, s.value, once=True)
-                    self.changed(stmts[j])
-                    del stmts[i]
-                    self.counts[name] = 0
-                    changed = True
-                    continue
-            i += 1
-        return changed
+        return self._deleting(stmts, self.fold, self._fold_at)
+
+    def _fold_at(self, stmts, i):
+        s = stmts[i]
+        if not self._foldable(s):
+            return False
+        name = s.targets[0].id
+        j = self._use_site(name, stmts, i, s.value)
+        if j is None:
+            return False
+        _replace_name(stmts[j], name, s.value, once=True)
+        self.changed(stmts[j])
+        del stmts[i]
+        self.counts[name] = 0
+        return True
 
     def _foldable(self, s):
         if not (s.__class__ is gast.Assign and s.targets[0].__class__ is gast.Name):
@@ -119,25 +128,22 @@ class Folding:
 
     def merge_accumulations(self, stmts):
         """``a = e1`` then ``a = a + e2`` becomes ``a = e1 + e2``."""
-        changed = False
-        i = 0
-        while i < len(stmts):
-            s = stmts[i]
-            changed = self.nested(s, self.merge_accumulations) | changed
-            nxt = stmts[i + 1] if i + 1 < len(stmts) else None
-            if (_plain_assign(s) and _plain_assign(nxt) and s.targets[0].id == nxt.targets[0].id
-                    and self.ours(s.targets[0].id) and nxt.value.__class__ is gast.BinOp
-                    and nxt.value.op.__class__ is gast.Add
-                    and nxt.value.left.__class__ is gast.Name
-                    and nxt.value.left.id == s.targets[0].id
-                    and s.targets[0].id not in N.loaded_names(nxt.value.right)):
-                nxt.value.left = s.value
-                self.changed(nxt)
-                del stmts[i]
-                changed = True
-                continue
-            i += 1
-        return changed
+        return self._deleting(stmts, self.merge_accumulations, self._merge_at)
+
+    def _merge_at(self, stmts, i):
+        s = stmts[i]
+        nxt = stmts[i + 1] if i + 1 < len(stmts) else None
+        if (_plain_assign(s) and _plain_assign(nxt) and s.targets[0].id == nxt.targets[0].id
+                and self.ours(s.targets[0].id) and nxt.value.__class__ is gast.BinOp
+                and nxt.value.op.__class__ is gast.Add
+                and nxt.value.left.__class__ is gast.Name
+                and nxt.value.left.id == s.targets[0].id
+                and s.targets[0].id not in N.loaded_names(nxt.value.right)):
+            nxt.value.left = s.value
+            self.changed(nxt)
+            del stmts[i]
+            return True
+        return False
 
     def round_trips(self, stmts):
         """Drop ``b = a`` when ``a = b`` was the last thing to touch either."""
