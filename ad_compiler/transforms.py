@@ -10,6 +10,7 @@ from ad_compiler.api import _deriving, grad, gradient, pullback, withgradient
 from ad_compiler.forward import transpose
 from ad_compiler.runtime import applied
 from ad_compiler.runtime.core.errors import ADError, ArgumentError, annotate, user_site
+from ad_compiler.runtime.core.namespace import is_foreign_array, namespace_of
 from ad_compiler.runtime.plan import (GRAD as _GRAD, Plan, Target, as_input as _as_input,
                                       as_tangent as _as_tangent)
 
@@ -100,8 +101,8 @@ def _zero_tangent(y, dy):
         if type(dy) is tuple and type(y) is tuple and len(dy) == len(y):
             return tuple(_zero_tangent(a, b) for a, b in zip(y, dy))
         return dy
-    if isinstance(y, np.ndarray):
-        return np.zeros(y.shape, dtype=y.dtype if y.dtype.kind in "fc" else float)
+    if isinstance(y, np.ndarray) or is_foreign_array(y):
+        return namespace_of(y).zeros(y.shape, dtype=y.dtype if y.dtype.kind in "fc" else float)
     if isinstance(y, (complex, np.complexfloating)):
         return 0j
     if isinstance(y, (float, int, np.number)) and not isinstance(y, (bool, np.bool_)):
@@ -157,14 +158,15 @@ def hessian(f, x):
     12.0
     """
     x = _as_array_input(x)
-    if not isinstance(x, np.ndarray):
+    if not (isinstance(x, np.ndarray) or is_foreign_array(x)):
         return float(hvp(f, x, 1.0))
+    xp = namespace_of(x)            # the Hessian lives where x does (CuPy...)
     columns = []
     for i in range(x.size):
-        e = np.zeros(x.size, dtype=x.dtype)
+        e = xp.zeros(x.size, dtype=x.dtype)
         e[i] = 1.0
-        columns.append(np.asarray(hvp(f, x, e.reshape(x.shape))).reshape(-1))
-    return np.stack(columns, axis=1).reshape(x.shape + x.shape)
+        columns.append(xp.reshape(xp.asarray(hvp(f, x, e.reshape(x.shape))), -1))
+    return xp.stack(columns, axis=1).reshape(x.shape + x.shape)
 
 
 @_deriving
@@ -190,11 +192,12 @@ def jacobian(f, *args):
     y, back = pullback(f, *args)
     rows = [[] for _ in args]
     for j in range(n_out):
-        e = np.zeros(n_out)
+        e = namespace_of(y).zeros(n_out)
         e[j] = 1.0
         cot = e.reshape(out_shape) if out_shape else 1.0
         for k, g in enumerate(back(cot)):
-            rows[k].append(np.reshape(np.asarray(g, dtype=float), -1))
+            xp = namespace_of(g, args[k])
+            rows[k].append(xp.reshape(xp.asarray(g, dtype=float), -1))
     return tuple(_shape_jacobian(r, out_shape, np.shape(a)) for r, a in zip(rows, args))
 
 
@@ -204,21 +207,23 @@ def _jacobian_forward(f, args, out_shape):
         cols = []
         for i in range(max(1, np.size(a))):
             t = [None] * len(args)
-            if isinstance(a, np.ndarray):
-                e = np.zeros(a.size)
+            xp = namespace_of(a)
+            if isinstance(a, np.ndarray) or xp is not np:
+                e = xp.zeros(a.size)
                 e[i] = 1.0
                 t[k] = e.reshape(a.shape)
             else:
                 t[k] = 1.0
             _, dy = jvp(f, args, t)
-            cols.append(np.reshape(np.asarray(dy, dtype=float), -1))
-        J = np.stack(cols, axis=1).reshape(out_shape + np.shape(a))
+            xp = namespace_of(dy, a)
+            cols.append(xp.reshape(xp.asarray(dy, dtype=float), -1))
+        J = xp.stack(cols, axis=1).reshape(out_shape + np.shape(a))
         out.append(J)
     return tuple(out)
 
 
 def _shape_jacobian(rows, out_shape, arg_shape):
-    J = np.stack(rows, axis=0).reshape(out_shape + arg_shape)
+    J = namespace_of(*rows).stack(rows, axis=0).reshape(out_shape + arg_shape)
     return J if J.shape else float(J)
 
 

@@ -118,7 +118,7 @@ def check_features(layer_, x, n, dtype):
     """
     who = _short_name(layer_)
     if not is_array(x):
-        raise LayerError("%s expects a NumPy array (features first, batch last), got %s; "
+        raise LayerError("%s expects an array (features first, batch last), got %s; "
                          "convert it with np.asarray" % (who, type(x).__name__))
     if x.ndim == 0 or x.shape[0] != n:
         raise DimensionMismatch("%s expects x.shape[0] == %d (features first, batch last), "

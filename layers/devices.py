@@ -10,6 +10,9 @@ import warnings
 
 import numpy as np
 
+from ad_compiler.runtime.core import registry
+from ad_compiler.runtime.core.namespace import is_foreign_array, register_namespace
+
 from .core import Walk
 
 _state = {"cupy": None, "looked": False, "warned": False}
@@ -28,8 +31,39 @@ def _cupy():
     return _state["cupy"]
 
 
-def _is_gpu_array(x):
-    return hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray)
+def to_array(x, dtype=None):
+    """``np.asarray(x, dtype)``, except that an array of another library (CuPy)
+    stays on its device; differentiated as ``np.asarray`` is.
+
+    >>> to_array([1, 2], dtype=np.float32)
+    array([1., 2.], dtype=float32)
+    """
+    if is_foreign_array(x):
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    return np.asarray(x, dtype=dtype)
+
+
+registry.copy_rule(to_array, np.asarray, "layers.to_array")
+
+
+def to_host(x):
+    """``x`` as a NumPy array, copied from its device if it lives on one.
+
+    >>> to_host([1.0])
+    array([1.])
+    """
+    if is_foreign_array(x):
+        return x.get() if hasattr(x, "get") else np.from_dlpack(x)
+    return np.asarray(x)
+
+
+def to_namespace(model, xp):
+    """``model`` with every numeric NumPy array moved to the array library
+    ``xp`` (``xp.asarray``; ties kept), whose functions then get NumPy's rules.
+    :func:`gpu` is ``to_namespace(model, cupy)``."""
+    register_namespace(xp)
+    return Walk(model).map(xp.asarray, lambda a: isinstance(a, np.ndarray)
+                           and a.dtype.kind in "biufc")
 
 
 def gpu(model):
@@ -51,15 +85,14 @@ def gpu(model):
             warnings.warn("gpu: no usable GPU (CuPy is not installed or sees no device); "
                           "the model stays on the CPU", RuntimeWarning, stacklevel=2)
         return model
-    return Walk(model).map(cupy.asarray, lambda a: isinstance(a, np.ndarray)
-                           and a.dtype.kind in "biufc")
+    return to_namespace(model, cupy)
 
 
 def cpu(model):
-    """``model`` with every GPU array copied back to a NumPy array.
+    """``model`` with every device array (CuPy's...) copied back to a NumPy array.
 
     >>> import numpy as np
     >>> cpu([np.zeros(1)])
     [array([0.])]
     """
-    return Walk(model).map(lambda a: a.get(), _is_gpu_array)
+    return Walk(model).map(to_host, is_foreign_array)

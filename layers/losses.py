@@ -22,7 +22,9 @@ which take unnormalised scores and are exact for any input.
 import numpy as np
 
 from ad_compiler import stop_gradient
+from ad_compiler.custom import nondifferentiable
 
+from .devices import to_array, to_host
 from .errors import DimensionMismatch, LayerError
 
 __all__ = ["mse", "mae", "huber_loss", "crossentropy", "logitcrossentropy",
@@ -30,8 +32,9 @@ __all__ = ["mse", "mae", "huber_loss", "crossentropy", "logitcrossentropy",
            "label_smoothing", "onehotbatch", "onecold"]
 
 
-# The two helpers below give only dtypes and constants: the compiler sees that nothing
-# differentiable comes out of them and calls them as they are.
+# _target_dtype and _dtype give only dtypes (constant in every input: tested in
+# test_nondifferentiable), so they are registered non-differentiable and run as plain
+# Python; _eps passes a given eps through, so it is differentiated.
 
 def _target_dtype(name, yhat, y):
     """The dtype ``y`` should have, after checking that the shapes fit (Flux's rule)."""
@@ -41,11 +44,16 @@ def _target_dtype(name, yhat, y):
             "%s: the prediction ŷ has shape %s but the target y has shape %s; losses "
             "need equal shapes (or a number for one of them), as in Flux: reshape one "
             "to the other's shape" % (name, shape_hat, shape_y))
-    kind = np.asarray(y).dtype.kind
-    dtype = np.asarray(yhat).dtype
+    kind = _dtype(y).kind
+    dtype = _dtype(yhat)
     if kind in "biu" and dtype.kind == "f":
         return dtype
     return None
+
+
+def _dtype(x):
+    dtype = getattr(x, "dtype", None)
+    return np.asarray(x).dtype if dtype is None else dtype
 
 
 def _eps(dtype, eps):
@@ -55,14 +63,17 @@ def _eps(dtype, eps):
     return float(np.finfo(dtype if dtype.kind == "f" else np.float64).eps)
 
 
+nondifferentiable(_target_dtype, _dtype)
+
+
 def mse(yhat, y, *, agg=np.mean):
     """Mean squared error, ``agg((ŷ - y)²)``.
 
     >>> float(mse([1.1, 1.9, 3.1], [1, 2, 3]))
     0.010000000000000018
     """
-    yhat = np.asarray(yhat)
-    y = np.asarray(y, dtype=_target_dtype("mse", yhat, y))
+    yhat = to_array(yhat)
+    y = to_array(y, dtype=_target_dtype("mse", yhat, y))
     d = yhat - y
     if agg is np.mean:
         return np.mean(d * d)
@@ -75,8 +86,8 @@ def mae(yhat, y, *, agg=np.mean):
     >>> float(mae([1.1, 1.9, 3.1], [1, 2, 3]))
     0.10000000000000009
     """
-    yhat = np.asarray(yhat)
-    y = np.asarray(y, dtype=_target_dtype("mae", yhat, y))
+    yhat = to_array(yhat)
+    y = to_array(y, dtype=_target_dtype("mae", yhat, y))
     if agg is np.mean:
         return np.mean(np.abs(yhat - y))
     return agg(np.abs(yhat - y))
@@ -92,8 +103,8 @@ def huber_loss(yhat, y, *, delta=1.0, agg=np.mean):
     >>> float(huber_loss([1.1, 2.1, 3.1], [1, 2, 3], delta=0.05))
     0.003750000000000005
     """
-    yhat = np.asarray(yhat)
-    y = np.asarray(y, dtype=_target_dtype("huber_loss", yhat, y))
+    yhat = to_array(yhat)
+    y = to_array(y, dtype=_target_dtype("huber_loss", yhat, y))
     e = np.abs(yhat - y)
     l = np.where(e < delta, 0.5 * e * e, delta * (e - 0.5 * delta))
     if agg is np.mean:
@@ -116,8 +127,8 @@ def crossentropy(yhat, y, *, dims=0, eps=None, agg=np.mean):
     >>> crossentropy(p, label_smoothing(y, 0.15))
     np.float32(1.5776052)
     """
-    yhat = np.asarray(yhat)
-    y = np.asarray(y, dtype=_target_dtype("crossentropy", yhat, y))
+    yhat = to_array(yhat)
+    y = to_array(y, dtype=_target_dtype("crossentropy", yhat, y))
     p = yhat + _eps(yhat.dtype, eps)
     l = -np.sum(y * np.log(np.where((y == 0) & (p == 0), 1, p)), axis=dims)
     if agg is np.mean:
@@ -136,8 +147,8 @@ def logitcrossentropy(yhat, y, *, dims=0, agg=np.mean):
     >>> round(float(logitcrossentropy(yhat.reshape(7, 3).T, y)), 7)
     1.5791205
     """
-    yhat = np.asarray(yhat)
-    y = np.asarray(y, dtype=_target_dtype("logitcrossentropy", yhat, y))
+    yhat = to_array(yhat)
+    y = to_array(y, dtype=_target_dtype("logitcrossentropy", yhat, y))
     s = yhat - stop_gradient(np.max(yhat, axis=dims, keepdims=True))
     lse = np.log(np.sum(np.exp(s), axis=dims, keepdims=True))
     l = np.sum(y * (lse - s), axis=dims)
@@ -158,8 +169,8 @@ def binarycrossentropy(yhat, y, *, eps=None, agg=np.mean):
     >>> crossentropy(p, onehotbatch([True, False, True], [False, True]))
     np.float32(0.43989)
     """
-    yhat = np.asarray(yhat)
-    y = np.asarray(y, dtype=_target_dtype("binarycrossentropy", yhat, y))
+    yhat = to_array(yhat)
+    y = to_array(y, dtype=_target_dtype("binarycrossentropy", yhat, y))
     e = _eps(yhat.dtype, eps)
     p = yhat + e
     q = 1 - yhat + e
@@ -179,8 +190,8 @@ def logitbinarycrossentropy(yhat, y, *, agg=np.mean):
     >>> round(float(logitbinarycrossentropy([2, -1, np.pi], [True, False, True])), 6)
     0.160832
     """
-    yhat = np.asarray(yhat)
-    y = np.asarray(y, dtype=_target_dtype("logitbinarycrossentropy", yhat, y))
+    yhat = to_array(yhat)
+    y = to_array(y, dtype=_target_dtype("logitbinarycrossentropy", yhat, y))
     s = np.copysign(1, yhat)
     l = (0.5 + 0.5 * s - y) * yhat + np.log1p(np.exp(-(s * yhat)))
     if agg is np.mean:
@@ -201,8 +212,8 @@ def kldivergence(yhat, y, *, dims=0, eps=None, agg=np.mean):
     >>> float(kldivergence(p2, p2, eps=0))
     0.0
     """
-    yhat = np.asarray(yhat)
-    y = np.asarray(y, dtype=_target_dtype("kldivergence", yhat, y))
+    yhat = to_array(yhat)
+    y = to_array(y, dtype=_target_dtype("kldivergence", yhat, y))
     p = yhat + _eps(yhat.dtype, eps)
     empty = y == 0
     ratio = np.where(empty, 1, y) / np.where(empty & (p == 0), 1, p)
@@ -272,7 +283,7 @@ def onecold(yhat, classes=None):
     >>> onecold(np.array([[0.1, 0.9], [0.8, 0.05], [0.1, 0.05]]))
     array([1, 0])
     """
-    yhat = np.asarray(yhat)
+    yhat = to_host(yhat)            # labels are host values (CuPy's ŷ is copied back)
     positions = np.argmax(yhat, axis=0)
     if classes is None:
         return positions

@@ -16,6 +16,7 @@ True
 import numpy as np
 
 from ad_compiler import stop_gradient
+from ad_compiler.runtime.core.namespace import namespace_of
 
 from .core import identity, layer
 from .errors import DimensionMismatch, LayerError
@@ -38,10 +39,11 @@ def _axes(dims, ndim, who):
     return {d % ndim for d in dims}
 
 
-def dropout_mask(rng, shape, p, dims=None, dtype=np.float32, who="dropout"):
+def dropout_mask(rng, shape, p, dims=None, dtype=np.float32, who="dropout", like=None):
     """Flux's dropout mask for an input of ``shape``: 0 with probability ``p``, else
     ``1 / (1 - p)``, drawn independently along the axes ``dims`` (all by default)
-    and shared along the others (size-1 axes there).
+    and shared along the others (size-1 axes there).  Drawn from the NumPy
+    generator ``rng``, then moved to ``like``'s library (CuPy) if it has another.
 
     >>> dropout_mask(np.random.default_rng(0), (2, 3), 0.5, dims=0)
     array([[2.],
@@ -50,8 +52,11 @@ def dropout_mask(rng, shape, p, dims=None, dtype=np.float32, who="dropout"):
     axes = _axes(dims, len(shape), who)
     shape = tuple(n if a in axes else 1 for a, n in enumerate(shape))
     if p == 1:
-        return np.zeros(shape, dtype)
-    return (rng.random(shape) >= p) * np.asarray(1 / (1 - p), dtype)
+        mask = np.zeros(shape, dtype)
+    else:
+        mask = (rng.random(shape) >= p) * np.asarray(1 / (1 - p), dtype)
+    where = namespace_of(like)
+    return mask if where is np else where.asarray(mask)
 
 
 @layer
@@ -86,7 +91,7 @@ class Dropout:
             # Built from x's shape and dtype only: the mask is random, not a function of x.
             dtype = np.result_type(getattr(x, "dtype", np.float64), np.float32)
             return x * dropout_mask(self.rng, np.shape(x), self.p, self.dims, dtype,
-                                    stop_gradient(self))
+                                    stop_gradient(self), like=stop_gradient(x))
         return x
 
     def _repr_head(self):

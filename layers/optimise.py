@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ad_compiler.runtime.core import tree as _tree
+from ad_compiler.runtime.core.namespace import namespace_of
 
-from .core import trainable_fields
+from .core import is_array, trainable_fields
 from .errors import LayerError, StateError
 from .rules import (Adam, AdamW, ClipGrad, ClipNorm, Descent, Momentum, Nesterov,  # noqa: F401
                     OptimiserChain, RMSProp, Rule, WeightDecay, canonical)
@@ -46,7 +47,7 @@ class Leaf:
 
 
 def _summary(s):
-    if isinstance(s, np.ndarray):
+    if is_array(s):
         return "%s[%s]" % (s.dtype, ", ".join(map(str, s.shape)))
     if isinstance(s, tuple):
         return "(%s)" % ", ".join(map(_summary, s))
@@ -63,6 +64,7 @@ class Scratch:
 
     def __init__(self, like):
         self.shape, self.dtype, self.buffers = like.shape, like.dtype, []
+        self.xp = namespace_of(like)        # buffers live where the array does (CuPy)
 
     def take(self, *busy):
         """A buffer that is none of the arrays in ``busy``."""
@@ -72,7 +74,7 @@ class Scratch:
                     break
             else:
                 return buf
-        buf = np.empty(self.shape, self.dtype)
+        buf = self.xp.empty(self.shape, self.dtype)
         self.buffers.append(buf)
         return buf
 
@@ -172,7 +174,7 @@ def setup(rule, model):
 
 
 def _setup(rule, x, path, cache, seen, active):
-    if isinstance(x, np.ndarray):
+    if is_array(x):
         return _leaf(rule, x, path, cache, seen)
     found = _kids(x)
     if found is None:
@@ -196,7 +198,7 @@ def _leaf(rule, x, path, cache, seen):
         return None
     if id(x) in cache:
         return cache[id(x)]
-    if not x.flags.writeable:
+    if not getattr(x.flags, "writeable", True):     # (CuPy's flags have no writeable)
         raise StateError("setup: the array %s is read-only, and update changes arrays in "
                          "place; give the model a writeable copy (np.array(x))" % _at(path))
     leaf = cache[id(x)] = Leaf(rule, rule.init(x), shape=x.shape)
@@ -305,7 +307,7 @@ def _getter(g, kind, x, path):
         return g.get
     if isinstance(g, (tuple, list)):
         return lambda i: g[i] if type(i) is int and i < len(g) else None
-    if kind == "obj" and not isinstance(g, (np.ndarray, np.generic, float, int, complex, str)):
+    if kind == "obj" and not (is_array(g) or isinstance(g, (np.generic, float, int, complex, str))):
         return lambda k: getattr(g, k, None)
     raise StateError("update: the gradient %s is a %s, but the model has a %s there; pass "
                      "the gradient of the model itself" % (_at(path), type(g).__name__,
@@ -313,7 +315,7 @@ def _getter(g, kind, x, path):
 
 
 def _mismatch(want, x, path):
-    if isinstance(x, np.ndarray):
+    if is_array(x):
         have = "an array of shape %s" % (x.shape,)
     elif isinstance(x, (tuple, list, dict)):
         have = "a %s of %d entries" % (type(x).__name__, len(x))
@@ -327,14 +329,14 @@ def _mismatch(want, x, path):
 def _check_leaf(leaf, x, g, path):
     """Raise for a leaf whose array or gradient does not fit (a ``Leaf`` made by
     hand learns its array's shape at its first update)."""
-    if leaf.shape is None and isinstance(x, np.ndarray):
+    if leaf.shape is None and is_array(x):
         leaf.shape = x.shape
-    if not isinstance(x, np.ndarray) or x.shape != leaf.shape:
+    if not is_array(x) or x.shape != leaf.shape:
         _mismatch("an array of shape %s" % (leaf.shape,), x, path)
-    if not isinstance(g, np.ndarray) or g.shape != x.shape:
+    if not is_array(g) or g.shape != x.shape:
         raise StateError("update: the gradient %s has %s, but the array has shape %s; pass "
                          "the gradient of the same model" % (_at(path), "shape %s" % (
-                             g.shape,) if isinstance(g, np.ndarray) else "type " +
+                             g.shape,) if is_array(g) else "type " +
                              type(g).__name__, x.shape))
 
 

@@ -13,6 +13,7 @@ import types
 
 import numpy as np
 
+from ad_compiler.runtime.core.namespace import is_foreign_array
 from ad_compiler.runtime.core.tree import tree_children, tree_flatten, tree_unflatten
 
 from .errors import LayerError
@@ -82,8 +83,8 @@ def _trainable(obj, names):
 # ---------------------------------------------------------------- walking
 
 def is_array(x):
-    """A NumPy array, or a GPU array (anything with ``__cuda_array_interface__``)."""
-    return isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__")
+    """A NumPy array, or another library's (CuPy's: ``__array_namespace__``)."""
+    return isinstance(x, np.ndarray) or is_foreign_array(x)
 
 
 def is_float_array(x):

@@ -21,10 +21,13 @@ is compiled once per (code object, active parameters, argument kinds).
 import functools
 import types
 
+import numpy as np
+
 from . import entry as _entry, helpers, implicit
 from .binding import bind, param_of
 from .callee import Checkpoint, static_call
 from .core import registry
+from .core.namespace import is_foreign_array
 from .core.errors import NoAdjointError, UnsupportedDerivativeError, public_name, user_site
 from .helpers import Struct, zeros_like
 
@@ -46,6 +49,31 @@ def _constructor_fields(cls):
         return tuple(f.name for f in dataclasses.fields(cls) if f.init)
     return None
 
+
+
+_CALLERS = {}
+
+
+def _method_caller(name):
+    """``caller(x, *args)`` calling ``x.name(*args)``, with the rule of NumPy's
+    ``ndarray.name``: a CuPy array's method called by value."""
+    caller = _CALLERS.get(name)
+    if caller is None:
+        def caller(self, *args, **kwargs):
+            return getattr(self, name)(*args, **kwargs)
+        caller.__name__ = caller.__qualname__ = name
+        registry.copy_rule(caller, getattr(np.ndarray, name), "ndarray." + name)
+        caller = _CALLERS.setdefault(name, caller)
+    return caller
+
+
+def _method_rule(owner, name):
+    """The rule of ``owner.name``; a CuPy array's method has the rule of NumPy's
+    method of that name (the rules call NumPy functions, which CuPy takes)."""
+    rule = registry.lookup(getattr(type(owner), name, None))
+    if rule is None and is_foreign_array(owner):
+        rule = registry.lookup(getattr(np.ndarray, name, None))
+    return rule
 
 class Target:
     """A callable opened up: its plain function, what it is bound to, or its rule."""
@@ -82,10 +110,11 @@ class Target:
         """A method, a function or a callable object: the plain function and
         what it is bound to (a builtin method bound to a value: its rule)."""
         owner = getattr(fn, "__self__", None)
-        if isinstance(fn, (types.BuiltinMethodType, types.MethodWrapperType)) and \
-                owner is not None and not isinstance(owner, types.ModuleType):
+        if owner is not None and not isinstance(owner, types.ModuleType) and (
+                isinstance(fn, (types.BuiltinMethodType, types.MethodWrapperType))
+                or is_foreign_array(owner)):
             # ``x.sum`` where ``x`` was not known to be an array at compile time.
-            self.rule = registry.lookup(getattr(type(owner), fn.__name__, None))
+            self.rule = _method_rule(owner, fn.__name__)
             if self.rule is None:
                 raise _no_adjoint(fn)
             self.bound = (owner,)
@@ -316,7 +345,7 @@ def as_function(fn, spec, args, kwargs):
         return fn, spec, args
     fn = rule_primal(fn)
     if target.bound:
-        callee = getattr(type(target.bound[0]), fn.__name__)
+        callee = getattr(type(target.bound[0]), fn.__name__, None) or _method_caller(fn.__name__)
         args = target.bound + tuple(args)
         spec = tuple(_shift(e) for e in spec)
         return static_call(callee, len(args), tuple(kwargs)), spec, args

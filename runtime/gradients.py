@@ -9,6 +9,7 @@ import types
 import numpy as np
 
 from .core.errors import NoAdjointError
+from .core.namespace import is_foreign_array, namespace_of
 from .core.tree import Struct
 
 # ---------------------------------------------------------------- zeros
@@ -103,8 +104,9 @@ def _array_like(x):
 def _attr_rule(x, name):
     """The rule for property ``name`` of array ``x``; None for a method."""
     from .core import registry
-    rule = registry.lookup_attr(type(x), name)
-    if rule is None and not callable(getattr(type(x), name, None)):
+    tp = np.ndarray if is_foreign_array(x) else type(x)   # CuPy's arrays: NumPy's rules
+    rule = registry.lookup_attr(tp, name)
+    if rule is None and not callable(getattr(tp, name, None)):
         raise NoAdjointError("no derivative rule for attribute ndarray.%s; register one with "
                              "registry.defattr(numpy.ndarray, %r, vjp=..., jvp=...)"
                              % (name, name))
@@ -189,8 +191,19 @@ def scatter_add(bx, idx, g):
     if _is_basic_index(idx):
         bx[idx] += g
     else:
-        np.add.at(bx, idx, g)
+        np.add.at(bx, _index_for(bx, idx), g)
     return bx
+
+
+def _index_for(x, idx):
+    """``idx`` with its NumPy index arrays moved to ``x``'s library (CuPy's
+    ``add.at`` takes its own arrays only)."""
+    xp = namespace_of(x)
+    if xp is np:
+        return idx
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    moved = tuple(xp.asarray(i) if isinstance(i, np.ndarray) else i for i in parts)
+    return moved if isinstance(idx, tuple) else moved[0]
 
 
 def add_item(bx, x, idx, g):

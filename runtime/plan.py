@@ -25,6 +25,7 @@ from .core import kinds as K, registry, tree
 from .core.errors import (ADError, ArgumentError, MissingReturnError, NonScalarOutputError,
                           function_name, user_site)
 from .core.lru import LRU
+from .core.namespace import is_foreign_array, namespace_of, register_namespace
 from .core.options import MISSING, Options
 from .mode import enter as _enter, leave as _leave
 
@@ -41,9 +42,14 @@ _SUSPECT = (str, type(None))
 def as_input(x):
     """Top-level arguments: integer arrays are treated as real arrays.  A
     Python ``int`` stays an int (the function runs with the caller's value: it
-    may count, index or shape); its gradient is a float."""
-    if type(x) is np.ndarray and x.dtype.kind in "iu":
-        return x.astype(float)
+    may count, index or shape); its gradient is a float.  A CuPy array's
+    library gets NumPy's rules for its own functions (``cupy.sin``)."""
+    tp = type(x)
+    if tp is np.ndarray:
+        return x.astype(float) if x.dtype.kind in "iu" else x
+    if tp is not float and tp is not int and is_foreign_array(x):
+        register_namespace(namespace_of(x))
+        return x.astype(float) if x.dtype.kind in "iu" else x
     return x
 
 
@@ -69,7 +75,8 @@ def guard(x):
         return tp
     if tp is np.ndarray:
         return (np.ndarray, x.ndim, x.dtype.char)
-    return (tp, K.kind_of(x))
+    k = K.kind_of(x)
+    return (tp, k, x.dtype.char) if K.is_array(k) else (tp, k)     # CuPy's arrays: dtype too
 
 
 class Target:

@@ -94,7 +94,7 @@ def test_dense_bad_construction(args, match):
 
 
 def test_dense_bad_input_and_bias():
-    with pytest.raises(LayerError, match="NumPy array"):
+    with pytest.raises(LayerError, match="expects an array"):
         Dense(2, 1)([1.0, 2.0])
     with pytest.raises(DimensionMismatch, match="matrix"):
         Dense(np.ones(3))

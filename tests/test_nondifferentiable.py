@@ -35,7 +35,7 @@ from ad_compiler.runtime.rules import matrix as MX
 from ad_compiler.runtime.rules import numpy as R
 from ad_compiler.runtime.rules import reductions as RR
 from ad_compiler.runtime import shapes
-from ad_compiler.layers import core as layers_core
+from ad_compiler.layers import core as layers_core, losses as layers_losses
 
 BY_DESIGN = {H.stop_gradient, shapes.shape_only}
 
@@ -130,6 +130,9 @@ SAMPLES = {
     # layers' input checks: None, whatever the input
     layers_core.check_features: lambda x: (None, x, 6, np.dtype("float64")),
     layers_core.warn_dtype: lambda x: (None, x.dtype, np.dtype("float64")),
+    # the losses' target dtype: a dtype (or None), whatever the values
+    layers_losses._target_dtype: lambda x: ("mse", x, x.astype(int)),
+    layers_losses._dtype: lambda x: (x,),
 }
 _SHAPE_ONLY = {np.empty, np.empty_like}
 # Functions that raise whatever their input (their "output" is the error).
@@ -147,7 +150,8 @@ def _ours(fn):
 
 def registered():
     return [rule.primal for rule in registry._RULES.values()
-            if rule.nondiff and rule.primal is not None and _ours(rule.primal)]
+            if rule.nondiff and rule.primal is not None and rule.copy_of is None
+            and _ours(rule.primal)]
 
 
 def _floats(seed):

@@ -67,9 +67,10 @@ def assert_copied(copy, orig, module, name):
     assert copy.primal is getattr(module, name)
     assert copy.name == "%s.%s" % (module.__name__, name)
     assert copy.namespace is module
+    assert copy.copy_of is orig.primal and orig.copy_of is None
     for field in FIELDS:
         c, o = getattr(copy, field), getattr(orig, field)
-        if field in ("primal", "name", "namespace"):
+        if field in ("primal", "name", "namespace", "copy_of"):
             continue
         if field in ("vjps", "jvps"):
             assert same_templates(c, o, module), field
@@ -104,7 +105,8 @@ def test_copy_keeps_fields_no_numpy_rule_sets(scratch):
                 jvp_joint=lambda x, y, tangents=(): (x, tangents[0]), linear=(0,),
                 nondiff=True, out=registry.SAME, variants=((lambda x, y: True, (t, None)),),
                 mutates=1, may_be_none=True, none_ok=True)
-    assert all(getattr(orig, f) != getattr(Rule(), f) for f in FIELDS if f != "namespace")
+    assert all(getattr(orig, f) != getattr(Rule(), f) for f in FIELDS
+               if f not in ("namespace", "copy_of"))
     registry._RULES[source.f] = orig
     module = standin("standin_xp", source, ["f"])
     registry.instantiate_namespace(module, ["f"], source)

@@ -79,8 +79,8 @@ def kind_of(value):
     if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type,
                           types.ModuleType, np.ufunc)):
         return CONST if getattr(value, "__closure__", None) is None else OTHER
-    if hasattr(value, "__cuda_array_interface__"):
-        return array(getattr(value, "ndim", None))
+    if hasattr(value, "__array_namespace__") or hasattr(value, "__cuda_array_interface__"):
+        return array(getattr(value, "ndim", None))     # CuPy's and other libraries' arrays
     return OTHER
 
 

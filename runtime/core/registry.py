@@ -23,8 +23,10 @@ The verbs: :func:`defvjp`, :func:`defjvp`, :func:`def_linear`,
 :func:`defattr` for attributes (``ndarray.T``).  Each builds the primal's
 :class:`~.rule.Rule` in one place, :func:`_register`.
 
-Rules that need the array's own namespace (NumPy today, CuPy on a GPU)
-are written against the name ``xp``; see :func:`instantiate_namespace`.
+Rules are written against the name ``xp`` (NumPy).  NumPy's functions pass
+CuPy's arrays on to CuPy, so the same rules serve both; code that calls
+``cupy.sin`` itself gets NumPy's rules copied with ``xp`` bound to CuPy
+(:func:`instantiate_namespace`, through :func:`.namespace.register_namespace`).
 """
 import dataclasses
 import types
@@ -32,7 +34,8 @@ import types
 from .rule import ARRAY, ELEMENTWISE, REDUCE, SAME, SCALAR, Rule, Template
 
 __all__ = ["ARRAY", "ELEMENTWISE", "REDUCE", "SAME", "SCALAR", "Rule", "Template", "defattr",
-           "def_binary", "def_linear", "def_unary", "defjvp", "defvjp", "instantiate_namespace",
+           "copy_rule", "def_binary", "def_linear", "def_unary", "defjvp", "defvjp",
+           "instantiate_namespace",
            "lookup", "lookup_attr", "nondifferentiable", "qualified_name"]
 
 _RULES = {}          # primal object -> Rule
@@ -219,15 +222,23 @@ def instantiate_namespace(module, names, source_module):
     for name in names:
         src = getattr(source_module, name, None)
         dst = getattr(module, name, None)
-        rule = lookup(src)
-        if rule is None or dst is None or lookup(dst) is not None:
-            continue
-        _RULES[_key(dst)] = dataclasses.replace(
-            rule, primal=dst, name="%s.%s" % (module.__name__, name), namespace=module,
-            vjps=_rebind(rule.vjps, module), jvps=_rebind(rule.jvps, module),
-            variants=tuple((when, _rebind(vjps, module)) for when, vjps in rule.variants),
-            vjp_all=_rebound(rule.vjp_all, module), jvp_all=_rebound(rule.jvp_all, module),
-            jvp_joint=_rebound(rule.jvp_joint, module))
+        if lookup(src) is not None and dst is not None and lookup(dst) is None:
+            copy_rule(dst, src, "%s.%s" % (module.__name__, name), namespace=module)
+
+
+def copy_rule(dst, src, name, namespace=None):
+    """Register ``src``'s rule for ``dst`` too, every field kept; with a
+    ``namespace``, the rule's functions see ``xp`` as that module."""
+    rule = lookup(src)
+    if namespace is None:
+        _RULES[_key(dst)] = dataclasses.replace(rule, primal=dst, name=name, copy_of=src)
+        return
+    _RULES[_key(dst)] = dataclasses.replace(
+        rule, primal=dst, name=name, namespace=namespace, copy_of=src,
+        vjps=_rebind(rule.vjps, namespace), jvps=_rebind(rule.jvps, namespace),
+        variants=tuple((when, _rebind(vjps, namespace)) for when, vjps in rule.variants),
+        vjp_all=_rebound(rule.vjp_all, namespace), jvp_all=_rebound(rule.jvp_all, namespace),
+        jvp_joint=_rebound(rule.jvp_joint, namespace))
 
 
 def _rebind(templates, module):

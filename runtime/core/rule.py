@@ -78,6 +78,9 @@ class Rule:
     """The output kind for kind inference: a tag above, or ``fn(arg_kinds, keywords)``."""
     namespace: object = None
     """The module bound to ``xp`` inside the templates (None: as written, NumPy)."""
+    copy_of: object = None
+    """The primal whose rule this one copies (``cupy.sin``'s copies ``numpy.sin``'s),
+    or None for a rule written for its own primal."""
     variants: tuple = ()
     """``(when(*arg_kinds) -> bool, vjps)`` pairs tried in order before ``vjps``."""
     mutates: int = None

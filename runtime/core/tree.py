@@ -108,13 +108,18 @@ def _children(x):
     if isinstance(x, dict):
         return ("dict", None), list(x.items())
     if x is None or isinstance(x, (np.ndarray, float, int, complex, np.number) + _OPAQUE) or \
-            isinstance(x, types.FunctionType):
+            isinstance(x, types.FunctionType) or _foreign_array(x):
         return None
     if dataclasses.is_dataclass(x):
         return ("obj", None), [(f.name, getattr(x, f.name)) for f in dataclasses.fields(x)]
     if hasattr(x, "__dict__") or hasattr(type(x), "__slots__"):
         return ("obj", None), [(k, getattr(x, k)) for k in _attrs(x)]
     return None
+
+
+def _foreign_array(x):
+    """An array of another library (CuPy's): a leaf, never walked into."""
+    return hasattr(type(x), "__array_namespace__")
 
 
 def tree_children(x):
@@ -130,7 +135,8 @@ def tree_children(x):
 def check_walkable(x, where="argument"):
     """Raise ADError if ``x`` may hold gradients but cannot be walked."""
     if _children(x) is not None or x is None or isinstance(
-            x, (np.ndarray, float, int, complex, np.number, types.FunctionType) + _OPAQUE):
+            x, (np.ndarray, float, int, complex, np.number, types.FunctionType) + _OPAQUE) \
+            or _foreign_array(x):
         return
     raise ADError("cannot take the gradient of %s of type %s: it is not a container this "
                   "compiler knows how to walk; register it with "
@@ -145,7 +151,7 @@ def finish(x, g):
     tp = type(x)
     if tp is float or tp is int:
         return 0.0 if g is None else float(g.real)     # .real: see _array_grad
-    if tp is np.ndarray:
+    if tp is np.ndarray or _foreign_array(x):
         return _array_grad(x, g)
     if x is None or isinstance(x, _OPAQUE):
         return None
@@ -162,8 +168,9 @@ def _array_grad(x, g):
     if x.dtype.kind not in "fc":
         return None if x.dtype.kind == "b" else _array_grad(x.astype(float), g)
     if g is None:
-        return np.zeros_like(x)
-    g = np.asarray(g)
+        return np.zeros_like(x)         # (CuPy's x: through __array_function__, on its device)
+    host = type(x) is np.ndarray
+    g = np.asarray(g) if host else g
     if g.shape != x.shape:
         raise ADError("internal error: the gradient of an argument of shape %s has shape %s; "
                       "a rule returned a cotangent of the wrong shape (check custom "
@@ -172,7 +179,7 @@ def _array_grad(x, g):
         g = np.conj(g) if x.dtype.kind == "c" else g.real     # a real x's is the real part
     if g.dtype != x.dtype:
         g = g.astype(x.dtype)           # gradients have their argument's dtype, as in JAX
-    elif not g.flags.writeable or not g.flags.owndata:
+    elif host and (not g.flags.writeable or not g.flags.owndata):
         g = g.copy()
     return g
 

@@ -5,6 +5,7 @@ import numpy
 import numpy as xp
 
 from ..helpers import broadcast_like, unbroadcast
+from ..core.namespace import move_like, namespace_of
 from ..core.registry import ARRAY, SAME, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
 from .complex import is_complex
 from .numpy import _size, like_arg, structure_like
@@ -127,10 +128,11 @@ defvjp(cast_like, lambda h, ans, g, x, through=None: cast_like(h, g, through))
 
 
 def asarray_vjp(g, a, dtype=None):
-    """The cotangent of ``a`` in ``asarray(a)``: nested lists get nested cotangents."""
+    """The cotangent of ``a`` in ``asarray(a)``: nested lists get nested cotangents,
+    and a NumPy ``a`` moved to the GPU (``cupy.asarray``) gets a NumPy cotangent."""
     if isinstance(a, (list, tuple)):
         return type(a)(asarray_vjp(g[i], ai, dtype) for i, ai in enumerate(a))
-    return cast_like(g, a, dtype)
+    return cast_like(move_like(g, a), a, dtype)
 
 
 def asarray_like(h, a, dtype=None):
@@ -143,6 +145,8 @@ def asarray_like(h, a, dtype=None):
     return cast_like(h, h, dtype)
 
 
+def_linear(move_like, out=SAME)
+defvjp(move_like, lambda g, ans, value, like: move_like(g, value))
 def_linear(asarray_vjp, out=structure_like(1))
 defvjp(asarray_vjp, lambda h, ans, g, a, dtype=None: asarray_like(h, a, dtype))
 def_linear(asarray_like, out=ARRAY)
@@ -150,11 +154,11 @@ defvjp(asarray_like, lambda g, ans, h, a, dtype=None: asarray_vjp(g, a, dtype))
 defvjp(numpy.asarray, lambda g, ans, a, dtype=None, order=None, device=None, copy=None,
        like=None: asarray_vjp(g, a, dtype), out=ARRAY)
 defjvp(numpy.asarray, lambda d, ans, a, dtype=None, order=None, device=None, copy=None,
-       like=None: asarray_like(d, a, dtype))
+       like=None: move_like(asarray_like(d, a, dtype), ans))
 defvjp(numpy.array, lambda g, ans, object, dtype=None, copy=True, order="K", subok=False,
        ndmin=0, ndmax=0, like=None: asarray_vjp(g, object, dtype), out=ARRAY)
 defjvp(numpy.array, lambda d, ans, object, dtype=None, copy=True, order="K", subok=False,
-       ndmin=0, ndmax=0, like=None: asarray_like(d, object, dtype))
+       ndmin=0, ndmax=0, like=None: move_like(asarray_like(d, object, dtype), ans))
 defvjp(numpy.ndarray.astype, lambda g, ans, a, dtype, order="K", casting="unsafe", subok=True,
        copy=True: cast_like(g, a, dtype), out=SAME)
 defjvp(numpy.ndarray.astype, lambda d, ans, a, dtype, order="K", casting="unsafe", subok=True,
@@ -227,8 +231,9 @@ def unpad(g, pad_width, mode="constant", reflect_type="even"):
         return inner
     shape = xp.shape(inner)
     source = numpy.pad(numpy.arange(_size(shape)).reshape(shape), pairs, mode)
-    out = xp.zeros(_size(shape), dtype=g.dtype)
-    xp.add.at(out, xp.asarray(source.ravel()), xp.ravel(g))
+    where = namespace_of(g)         # the indices are computed on the host, used where g is
+    out = where.zeros(_size(shape), dtype=g.dtype)
+    where.add.at(out, where.asarray(source.ravel()), xp.ravel(g))
     return xp.reshape(out, shape)
 
 
@@ -268,6 +273,7 @@ def linspace_weights(ans, num, endpoint, axis, retstep, dtype, which):
         raise UnsupportedDerivativeError(
             "the derivative of numpy.linspace with retstep=True is not supported; compute "
             "the step as (stop - start) / (num - 1) instead")
+    xp = namespace_of(ans)
     t = xp.linspace(0.0, 1.0, num, endpoint=endpoint)
     t = t if which else 1.0 - t
     if dtype is not None and xp.dtype(dtype).kind not in "fc":
@@ -280,6 +286,7 @@ def linspace_weights(ans, num, endpoint, axis, retstep, dtype, which):
 def arange_weights(ans, stop, which):
     """The slope of each value of ``arange`` in ``start`` (``which=0``: 1, or 0 when the
     only argument is the stop) or in ``step`` (2: the value's index); zero for integers."""
+    xp = namespace_of(ans)
     if ans.dtype.kind not in "fc" or (which == 0 and stop is None):
         return xp.zeros(ans.shape)
     return xp.ones(ans.shape) if which == 0 else xp.arange(ans.size, dtype=float)

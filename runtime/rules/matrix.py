@@ -12,6 +12,7 @@ import numpy
 import numpy as xp
 
 from ..helpers import Struct, item, unbroadcast
+from ..core.namespace import namespace_of
 from ..core.registry import SAME, def_linear, defjvp, defvjp, nondifferentiable
 from .complex import real_only
 from .linalg import drop_two, like_b, matmul_vjp_a
@@ -43,6 +44,7 @@ def cofactor_jvp(a, e):
     ``f = u^H e vh^H``, the cofactor of ``diag(s) + t f`` changes by ``-p * f.T`` off the
     diagonal and ``p @ diag(f)`` on it, ``p[i, j]`` the product of the s other than s_i,
     s_j: no division, so exact at singular ``a``."""
+    xp = namespace_of(a)            # eye(n) where a lives
     u, s, vh = xp.linalg.svd(a)
     n = s.shape[-1]
     f = xp.swapaxes(xp.conj(u), -1, -2) @ e @ xp.swapaxes(xp.conj(vh), -1, -2)

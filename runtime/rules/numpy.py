@@ -35,6 +35,7 @@ import numpy as xp
 
 from ..helpers import broadcast_like, unbroadcast
 from . import basic  # noqa: F401  (registers the operator rules def_binary(like=) copies)
+from ..core.namespace import namespace_of
 from ..core.registry import (ELEMENTWISE, def_binary, def_linear, def_unary, defjvp, defvjp,
                               nondifferentiable)
 
@@ -142,6 +143,7 @@ def extremum_share(x, other, ans):
     """Where ``x`` gave ``maximum(x, other)`` (or minimum...): 1, and 0.5 at a
     tie, in the arguments' float dtype (float32 stays float32: a float64
     share made every later product float64)."""
+    xp = namespace_of(x, ans)       # the share lives where the arrays do (CuPy...)
     dtype = xp.result_type(x, other)
     if dtype.kind not in "fc":
         dtype = xp.result_type(float)

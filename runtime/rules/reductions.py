@@ -7,6 +7,7 @@ import numpy
 import numpy as xp
 
 from ..helpers import spread
+from ..core.namespace import namespace_of
 from ..core.registry import ARRAY, SCALAR, def_linear, defjvp, defvjp, nondifferentiable
 from .complex import real_only
 from .numpy import _axes, _size, like_arg, reduction_kind
@@ -49,7 +50,7 @@ def tie_weights(a, ans, axis, keepdims, where=True):
     """1/k at the k elements where a max/min reduction is attained, else 0."""
     if axis is not None and not keepdims:
         ans = xp.reshape(ans, kept_shape(xp.shape(a), axis))
-    hit = xp.asarray(a == ans)
+    hit = namespace_of(a, ans).asarray(a == ans)
     if where is not True:
         hit &= where
     w = hit.astype(_float_dtype(a))
