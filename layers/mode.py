@@ -14,6 +14,7 @@ exactly when it runs inside ``gradient`` or another transform), ``True``
 >>> [layer.active for layer in m]
 [None, None]
 """
+from ad_compiler.custom import nondifferentiable
 from ad_compiler.runtime.mode import differentiating
 from ad_compiler.runtime.core.tree import tree_children
 
@@ -46,16 +47,28 @@ def _layers_with_mode(m, found=None, seen=None):
 
 
 class ModeSwitch:
-    """The mode change just made; as a context manager it undoes it on exit."""
+    """The mode change just made; as a context manager it undoes it on exit.
+
+    It holds the model privately: ``trainmode`` and ``testmode`` are
+    non-differentiable (they only set flags), so they run as plain Python
+    inside a differentiated loss, and nothing differentiable may come out of
+    them.  Two switches are equal when they set the same layers to the same mode.
+    """
 
     def __init__(self, model, active):
-        self.model = model
+        self._model, self._active = model, active
         self._before = [(layer, layer.active) for layer in _layers_with_mode(model)]
         for layer, _ in self._before:
             layer.active = active
 
+    def __eq__(self, other):
+        return isinstance(other, ModeSwitch) and self._active == other._active and \
+            [id(layer) for layer, _ in self._before] == [id(layer) for layer, _ in other._before]
+
+    __hash__ = None
+
     def __enter__(self):
-        return self.model
+        return self._model
 
     def __exit__(self, *exc):
         for layer, active in self._before:
@@ -85,6 +98,10 @@ def testmode(model, auto=False):
     False
     """
     return ModeSwitch(model, None if auto else False)
+
+
+# Flags only: called inside a differentiated loss, they run as plain Python.
+nondifferentiable(trainmode, testmode)
 
 
 def modes(model):

@@ -73,6 +73,27 @@ def test_trainmode_turns_dropout_on_in_plain_calls():
     assert d(x) is x                                  # back to automatic
 
 
+def test_trainmode_and_testmode_inside_a_differentiated_loss():
+    """They only set flags (registered non-differentiable): inside the loss they
+    run as plain Python and leave the mode set, as Flux's trainmode! does."""
+    x = RNG.standard_normal((50, 20))
+    d = Dropout(0.5, rng=np.random.default_rng(4))
+
+    def in_test_mode(x):
+        mode.testmode(d)
+        return np.sum(d(x) ** 2)
+    np.testing.assert_array_equal(gradient(in_test_mode, x)[0], 2 * x)   # no mask
+    assert d.active is False
+    d.active = None
+
+    def in_train_mode(x):
+        mode.trainmode(d)
+        return np.sum(d(x) ** 2)
+    g = gradient(in_train_mode, x)[0]
+    assert d.active is True
+    assert set(np.unique(np.round(g / x, 12))) == {0.0, 8.0}     # 2 x (1/(1-p))^2, or dropped
+
+
 def test_dropout_keeps_the_expectation():
     ones = np.ones(400_000, np.float32)
     y = Dropout(0.4, active=True, rng=np.random.default_rng(2))(ones)

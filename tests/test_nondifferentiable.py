@@ -35,11 +35,18 @@ from ad_compiler.runtime.rules import matrix as MX
 from ad_compiler.runtime.rules import numpy as R
 from ad_compiler.runtime.rules import reductions as RR
 from ad_compiler.runtime import shapes
-from ad_compiler.layers import core as layers_core, losses as layers_losses
+from ad_compiler.layers import core as layers_core, losses as layers_losses, mode as layers_mode
 
 BY_DESIGN = {H.stop_gradient, shapes.shape_only}
 
 _BUFFER = np.zeros(3)
+
+
+class _Moded:
+    active = None
+
+
+_MODED = [_Moded(), _Moded()]
 
 
 def _in_buffer(x):
@@ -133,6 +140,8 @@ SAMPLES = {
     # the losses' target dtype: a dtype (or None), whatever the values
     layers_losses._target_dtype: lambda x: ("mse", x, x.astype(int)),
     layers_losses._dtype: lambda x: (x,),
+    # mode switches: they set flags, whatever the model's values
+    layers_mode.trainmode: lambda x: (_MODED + [x],), layers_mode.testmode: lambda x: (_MODED + [x],),
 }
 _SHAPE_ONLY = {np.empty, np.empty_like}
 # Functions that raise whatever their input (their "output" is the error).

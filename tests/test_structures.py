@@ -173,3 +173,20 @@ def test_hessian_through_code_walking_a_namedtuple_gradient():
     (h,) = gradient(lambda p: pair_with(gradient(f, p)[0], v), Point(x, w, "q"))
     np.testing.assert_allclose(h.x, 6 * w * x * v.x + 3 * x ** 2 * v.w)
     assert h.w == pytest.approx(np.sum(3 * x ** 2 * v.x))
+
+
+class _Config:
+    def __init__(self):
+        self.w, self.n, self.scale, self.stride, self.sizes = np.ones(2), 3, 2.0, (1, 1), (2, 4.0)
+
+
+def test_an_objects_int_fields_with_no_gradient_are_none_as_flux_nothing():
+    """A model's ints are configuration (strides, counts): no gradient, not 0.0;
+    an int the loss multiplies by is a number and has one."""
+    g = gradient(lambda c: np.sum(c.w * c.scale) * c.sizes[1], _Config())[0]
+    assert g.n is None and g.stride is None and g.sizes[0] is None
+    assert g.scale == 8.0 and g.sizes[1] == 4.0 and np.allclose(g.w, 8.0)
+    g = gradient(lambda c: np.sum(c.w) * c.n, _Config())[0]
+    assert g.n == 2.0
+    # a tuple of ints passed in is numbers, as an int argument is (issue 11)
+    assert gradient(lambda t, x: x * t[0], (2, 3), 1.5) == ((1.5, 0.0), 2.0)

@@ -199,26 +199,40 @@ def _closure_grad(fn, g):
     return tp(*[finish(v, _get(g, i, name)) for i, (name, v) in enumerate(zip(names, values))])
 
 
-def rebuild(x, g):
+def _part(x, g, fields):
+    """A part's gradient, as :func:`finish`; but under an object's fields
+    (``fields``) an ``int`` that received none has None, Flux's ``nothing``
+    (a stride, a count: configuration), not 0.0 as a number passed in has."""
+    if fields and g is None and type(x) is int:
+        return None
+    if fields and isinstance(x, (tuple, list, dict)) and not _NODES.get(type(x)):
+        return rebuild(x, g, fields)
+    return finish(x, g)
+
+
+def rebuild(x, g, fields=False):
     """The gradient of container ``x`` in ``x``'s own types (``g`` None is zero)."""
     node = _NODES.get(type(x))
     if node is not None:
         kids, aux = node[0](x)
-        return node[1](aux, [finish(v, gv) for v, gv in zip(kids, _node_grads(x, g, node))])
+        return node[1](aux, [_part(v, gv, True) for v, gv in zip(kids, _node_grads(x, g, node))])
     if _is_namedtuple(x):
-        return type(x)(*[finish(v, _get(g, i, f)) for i, (f, v) in
+        return type(x)(*[_part(v, _get(g, i, f), fields) for i, (f, v) in
                          enumerate(zip(type(x)._fields, x))])
     if isinstance(x, (tuple, list)):
-        return type(x)([finish(v, _get(g, i)) for i, v in enumerate(x)])
+        parts = [_part(v, _get(g, i), fields) for i, v in enumerate(x)]
+        if fields and parts and all(p is None for p in parts):
+            return None             # stride=(1, 1): no gradient at all, as Flux's nothing
+        return type(x)(parts)
     if isinstance(x, dict):
-        return {k: finish(v, _get(g, k)) for k, v in x.items()}
+        return {k: _part(v, _get(g, k), fields) for k, v in x.items()}
     found = _children(x)
     if found is None:
         check_walkable(x)
         return None
     out = object.__new__(type(x))
     for k, v in found[1]:
-        object.__setattr__(out, k, finish(v, _get(g, k, k)))
+        object.__setattr__(out, k, _part(v, _get(g, k, k), True))
     return out
 
 
