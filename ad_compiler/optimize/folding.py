@@ -4,7 +4,7 @@ trips (``b = a`` after ``a = b``) and simplifying constants."""
 import gast
 
 from ad_compiler import nodes as N
-from ad_compiler.optimize.facts import _SIMPLE, _header
+from ad_compiler.optimize.facts import _COMPOUND, _SIMPLE, _header
 from ad_compiler.optimize.simplify import Simplify
 
 
@@ -103,10 +103,13 @@ class Folding:
         reads = self.viewed(self.facts(stmts[i]).loads)
         for j in range(i + 1, len(stmts)):
             s = stmts[j]
-            if name in N.loaded_names(_header(s)):
-                return j if s.__class__ not in (gast.For, gast.While) else None
             f = self.facts(s)
-            if name in f.loads:
+            if s.__class__ not in _COMPOUND:
+                if name in f.loads:         # (a simple statement is its own header)
+                    return j
+            elif name in N.loaded_names(_header(s)):
+                return j if s.__class__ is gast.If else None
+            elif name in f.loads:
                 return None            # used deeper inside a compound statement
             if f.touched & (reads | {name}) or not self._barrier_free(s, reads):
                 return None
