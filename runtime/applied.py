@@ -48,12 +48,12 @@ def resolve(fn, args, kwargs):
     if isinstance(fn, Wrapper):
         return fn.resolve(args, kwargs)
     target = d.Target(fn)
-    if target.func is None:
+    if target.func is None or target.rule is not None:     # (a rule wins over source)
         if target.rule is not None and target.fields is None and not target.bound:
-            return resolve(static_call(d.rule_primal(fn), len(args), tuple(kwargs)), args,
+            return resolve(static_call(target.rule.primal, len(args), tuple(kwargs)), args,
                            kwargs)
         if target.rule is not None and target.fields is None:
-            return _bound_rule(fn, target.bound, args, kwargs)
+            return _bound_rule(target, args, kwargs)
         return None                     # a constructor: handled by the caller
     func = target.func
     values = d._bind(func, target.bound + args, target.kwargs(kwargs))
@@ -85,12 +85,12 @@ def resolve(fn, args, kwargs):
                    func.__code__.co_freevars[:n_cells], _itself)
 
 
-def _bound_rule(fn, bound, args, kwargs):
+def _bound_rule(target, args, kwargs):
     """``d.values()``, a method with a rule bound to its receiver, as the
     call ``type(d).values(d)``: the tangent of the bound method is the
     receiver's (a constant bound method would lose it at the next order)."""
-    callee = getattr(type(bound[0]), fn.__name__)
-    inner = resolve(static_call(callee, len(bound) + len(args), tuple(kwargs)),
+    bound = target.bound
+    inner = resolve(static_call(d.rule_callee(target), len(bound) + len(args), tuple(kwargs)),
                     tuple(bound) + tuple(args), kwargs)
 
     def tangents(t_fn, t_args, t_kwargs):

@@ -25,31 +25,11 @@ import numpy as np
 
 from . import entry as _entry, helpers, implicit
 from .binding import bind, param_of
-from .callee import Checkpoint, static_call
+from .callee import Callee, static_call
 from .core import registry
 from .core.namespace import is_foreign_array
 from .core.errors import NoAdjointError, UnsupportedDerivativeError, public_name, user_site
 from .helpers import Struct, zeros_like
-
-_LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
-
-
-def _constructor_fields(cls):
-    """Field names a class's constructor arguments map to, or None.
-
-    namedtuples and dataclasses (without ``__post_init__``) store each
-    argument in the field of the same name, so the gradient of an argument
-    is the gradient of its field.
-    """
-    if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields"):
-        return tuple(cls._fields)
-    import dataclasses
-    if isinstance(cls, type) and dataclasses.is_dataclass(cls) and \
-            not hasattr(cls, "__post_init__"):
-        return tuple(f.name for f in dataclasses.fields(cls) if f.init)
-    return None
-
-
 
 _CALLERS = {}
 
@@ -67,104 +47,40 @@ def _method_caller(name):
     return caller
 
 
-def _method_rule(owner, name):
-    """The rule of ``owner.name``; a CuPy array's method has the rule of NumPy's
-    method of that name (the rules call NumPy functions, which CuPy takes)."""
-    rule = registry.lookup(getattr(type(owner), name, None))
-    if rule is None and is_foreign_array(owner):
-        rule = registry.lookup(getattr(np.ndarray, name, None))
-    return rule
+class Target(Callee):
+    """A callable called from generated code, opened (:class:`Callee`); one
+    that cannot be differentiated raises here, saying what to do instead."""
 
-class Target:
-    """A callable opened up: its plain function, what it is bound to, or its rule."""
-
-    __slots__ = ("func", "bound", "rule", "fields", "recompute", "keywords")
+    __slots__ = ()
 
     def __init__(self, fn):
-        fn = getattr(fn, "__ad_twin__", fn)          # grad(f) objects: their plain twin
-        self.rule = registry.lookup(fn)
-        self.bound, self.func, self.fields, self.recompute = (), None, None, False
-        self.keywords = None        # a functools.partial's keywords (a dict)
-        if self.rule is not None:
-            return
-        if type(fn) is _LRU_WRAPPER or isinstance(fn, functools.partial):
-            self.open_wrapper(fn)
-        elif type(fn) is Checkpoint:
-            self.copy_from(Target(fn.fn))
-            self.recompute = True
-        elif isinstance(fn, type):
-            self.open_class(fn)
-        else:
-            self.open_callable(fn)
-
-    def open_class(self, fn):
-        """A class called to build an object: its constructor's fields."""
-        self.fields = _constructor_fields(fn)
-        if self.fields is None:
-            raise NoAdjointError(
-                "cannot differentiate through the constructor of %s: build the object "
-                "outside the differentiated function, make it a dataclass or namedtuple, "
-                "or register a rule with @adjoint(%s)" % (fn.__qualname__, fn.__qualname__))
-
-    def open_callable(self, fn):
-        """A method, a function or a callable object: the plain function and
-        what it is bound to (a builtin method bound to a value: its rule)."""
-        owner = getattr(fn, "__self__", None)
-        if owner is not None and not isinstance(owner, types.ModuleType) and (
-                isinstance(fn, (types.BuiltinMethodType, types.MethodWrapperType))
-                or is_foreign_array(owner)):
-            # ``x.sum`` where ``x`` was not known to be an array at compile time.
-            self.rule = _method_rule(owner, fn.__name__)
-            if self.rule is None:
-                raise _no_adjoint(fn)
-            self.bound = (owner,)
-            return
-        if isinstance(fn, types.MethodType):
-            self.func, self.bound = fn.__func__, (fn.__self__,)
-        elif isinstance(fn, types.FunctionType):
-            self.func = fn
-        elif isinstance(fn, (staticmethod, classmethod)):
-            self.func = fn.__func__
-        elif isinstance(getattr(type(fn), "__call__", None), types.FunctionType):
-            self.func, self.bound = type(fn).__call__, (fn,)
-        else:
-            raise _no_adjoint(fn)
-
-    def open_wrapper(self, fn):
-        """functools.lru_cache/cache: the wrapped function itself (the cache only
-        saves recomputation); functools.partial: the wrapped function with its
-        bound arguments and keywords."""
-        if type(fn) is _LRU_WRAPPER:
-            self.copy_from(Target(fn.__wrapped__))
-            return
-        inner = Target(fn.func)
-        if inner.func is None or inner.recompute or inner.keywords:
-            name = public_name(fn.func)
-            raise NoAdjointError(
-                "%scannot differentiate functools.partial(%s, ...): only a partial of Python code "
-                "is differentiated through (with its bound arguments); write a def or lambda "
-                "that calls %s with those arguments, or register a rule with @adjoint(%s)"
-                % ((user_site() or "") + ": " if user_site() else "", name, name, name))
-        self.func, self.bound, self.keywords = inner.func, inner.bound + fn.args, fn.keywords
-
-    def copy_from(self, inner):
-        for name in self.__slots__:
-            setattr(self, name, getattr(inner, name))
-
-    def kwargs(self, kwargs):
-        """The keywords of a call of this target: a partial's, then the call's."""
-        return {**self.keywords, **kwargs} if self.keywords else kwargs
+        super().__init__(fn)
+        if self.problem is not None:
+            raise _cannot_open(self.fn, self.problem)
 
     def stored(self):
         """This target without recomputation (checkpoint's plain twin)."""
         out = object.__new__(Target)
-        for name in self.__slots__:
+        for name in Callee.__slots__:
             setattr(out, name, getattr(self, name))
         out.recompute = False
         return out
-        override = registry.lookup(self.func)
-        if override is not None:
-            self.rule = override
+
+
+def _cannot_open(fn, problem):
+    if problem == "class":
+        return NoAdjointError(
+            "cannot differentiate through the constructor of %s: build the object "
+            "outside the differentiated function, make it a dataclass or namedtuple, "
+            "or register a rule with @adjoint(%s)" % (fn.__qualname__, fn.__qualname__))
+    if problem == "partial":
+        name = public_name(fn.func)
+        return NoAdjointError(
+            "%scannot differentiate functools.partial(%s, ...): only a partial of Python code "
+            "is differentiated through (with its bound arguments); write a def or lambda "
+            "that calls %s with those arguments, or register a rule with @adjoint(%s)"
+            % ((user_site() or "") + ": " if user_site() else "", name, name, name))
+    return _no_adjoint(fn)
 
 
 def cell_values(func):
@@ -343,21 +259,21 @@ def as_function(fn, spec, args, kwargs):
     target = Target(fn)
     if target.rule is None or target.fields is not None:
         return fn, spec, args
-    fn = rule_primal(fn)
+    callee = rule_callee(target)
     if target.bound:
-        callee = getattr(type(target.bound[0]), fn.__name__, None) or _method_caller(fn.__name__)
         args = target.bound + tuple(args)
         spec = tuple(_shift(e) for e in spec)
-        return static_call(callee, len(args), tuple(kwargs)), spec, args
-    return static_call(fn, len(args), tuple(kwargs)), spec, args
+    return static_call(callee, len(args), tuple(kwargs)), spec, args
 
 
-def rule_primal(fn):
-    """The function whose rule a callable uses: ``checkpoint(np.tanh)`` is
-    ``np.tanh`` (a primitive has nothing to recompute)."""
-    while type(fn) is Checkpoint:
-        fn = fn.fn
-    return fn
+def rule_callee(target):
+    """What a call of ``target`` (which has a rule) calls, by a global name, so
+    that the rule is inlined: the rule's primal (``checkpoint(np.tanh)`` is
+    ``np.tanh``: nothing to recompute), taking a bound receiver first."""
+    callee = target.rule.primal
+    if target.bound and is_foreign_array(target.bound[0]):   # NumPy's method cannot take it
+        callee = _method_caller(callee.__name__)
+    return callee
 
 
 def _shift(entry):

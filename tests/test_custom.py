@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ad_compiler import (ADError, NoAdjointError, UnsupportedSyntaxError, adjoint, checkpoint,
-                         gradient, hessian, jvp, nondifferentiable, register_node,
-                         stop_gradient, tangent, tree_flatten, tree_leaves, tree_map,
+                         grad, gradient, hessian, jvp, nondifferentiable, pullback, register_node,
+                         stop_gradient, tangent, tree_flatten, tree_leaves, tree_map, withgradient,
                          tree_unflatten)
 from ad_compiler.checks import check_grads
 
@@ -237,3 +237,53 @@ def test_a_users_own_class_named_checkpoint_is_just_a_callable():
     c = Checkpoint(lambda x: x * x, 3.0)
     assert gradient(lambda x: c(x), 2.0) == (12.0,)
     assert gradient(lambda x: checkpoint(lambda t: t * t)(x) * 3.0, 2.0) == (12.0,)
+
+
+# ---------------------------------------------------------------- a rule wins, however f is reached
+
+def _squared(x):
+    return x ** 2
+
+
+@adjoint(_squared)
+def _squared_rule(g, ans, x):
+    return (g * 100.0,)         # deliberately not the source's derivative
+
+
+class _Scaler:
+    def __init__(self, s):
+        self.s = s
+
+    def apply(self, x):
+        return self.s * x ** 2
+
+    def __call__(self, x):
+        return self.s * x ** 2
+
+
+@adjoint(_Scaler.apply)
+def _apply_rule(g, ans, self, x):
+    return (None, g * 100.0)
+
+
+@adjoint(_Scaler.__call__)
+def _call_rule(g, ans, self, x):
+    return (None, g * 7.0)
+
+
+def test_a_functions_rule_is_used_when_it_is_the_function_differentiated():
+    """``gradient(f, x)`` used f's source and ignored its ``@adjoint`` rule (6.0,
+    not 100.0), while ``gradient(lambda x: f(x), x)`` used the rule: every way
+    of reaching f now opens it in one place (runtime/callee.py), rule first."""
+    assert gradient(_squared, 3.0) == (100.0,) == gradient(lambda x: _squared(x), 3.0)
+    assert grad(_squared)(3.0) == 100.0
+    assert withgradient(_squared, 3.0) == (9.0, (100.0,))
+    assert pullback(_squared, 3.0)[1](1.0) == (100.0,)
+
+
+def test_a_methods_rule_and_a_callable_objects_rule_are_used():
+    m = _Scaler(2.0)
+    for f in (m.apply, lambda x: m.apply(x)):
+        assert gradient(f, 3.0) == (100.0,)
+    for f in (m, lambda x: m(x)):
+        assert gradient(f, 3.0) == (7.0,)
