@@ -18,8 +18,6 @@ object, or a function with a rule) and returns its residuals;
 Closures are read at call time, never at compile time, and each callee
 is compiled once per (code object, active parameters, argument kinds).
 """
-import functools
-import types
 
 import numpy as np
 
