@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from . import dispatch as d, entry as _entry
+from . import dispatch as d, entry as _entry, spec as _spec
 from .callee import static_call
 from .core.tree import Struct
 from .dispatch import Target, _check_partial_not_differentiated, as_function
@@ -176,30 +176,19 @@ class SpecWrapper(Wrapper):
 
 def _placement(spec, args, kwargs):
     """A function from tangents aligned with ``spec`` to (t_fn, t_args, t_kwargs)."""
-    n = len(args)
+    decoded = [None if entry == "fn" else _spec.places(entry, len(args), kwargs)
+               for entry in spec]
 
     def place(tans):
         t_fn, t_args, t_kwargs = None, {}, {}
-        for entry, t in zip(spec, tans):
+        for where, t in zip(decoded, tans):
             if t is None:
                 continue
-            if entry == "fn":
+            if where is None:
                 t_fn = t
-            elif isinstance(entry, int):
-                t_args[entry if entry >= 0 else n + entry] = t
-            elif isinstance(entry, str):
-                t_kwargs[entry] = t
-            elif entry[0] == "*":
-                _, i, m = entry
-                positions = range(i, n - (m - 1 - i))
-                items = t if isinstance(t, (tuple, list)) else [t] * len(positions)
-                for p, ti in zip(positions, items):
-                    t_args[p] = ti
-            else:
-                named = set(entry[1])
-                for k in kwargs:
-                    if k not in named and (t is True or t.get(k) is not None):
-                        t_kwargs[k] = True if t is True else t[k]
+                continue
+            for p, tp in _spec.scattered(*where, t):
+                (t_args if isinstance(p, int) else t_kwargs)[p] = tp
         return t_fn, t_args, t_kwargs
 
     return place
@@ -258,11 +247,12 @@ def _constructor_jvp(fn, spec, tangents, args, kwargs):
     out = fn(*args, **kwargs)
     fields = Target(fn).fields
     per_field = dict.fromkeys(fields)
-    for entry, t in zip(spec, tangents):
-        if isinstance(entry, int):
-            per_field[fields[entry if entry >= 0 else len(args) + entry]] = t
-        elif isinstance(entry, str) and entry in per_field:
-            per_field[entry] = t
+    _, t_args, t_kwargs = _placement(spec, args, kwargs)(tangents)
+    for p, t in t_args.items():             # a position is its field's
+        per_field[fields[p]] = t
+    for k, t in t_kwargs.items():
+        if k in per_field:
+            per_field[k] = t
     if all(t is None for t in per_field.values()):
         return out, None
     if isinstance(out, tuple):          # a namedtuple's tangent is one of its type

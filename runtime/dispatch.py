@@ -23,6 +23,7 @@ import numpy as np
 
 from . import entry as _entry, helpers, implicit
 from .binding import bind, param_of
+from . import spec as _spec
 from .callee import Callee, static_call
 from .core import registry
 from .core.namespace import is_foreign_array
@@ -110,17 +111,9 @@ _bind, _param_of = bind, param_of       # (their names here before runtime.bindi
 
 
 def _slots(func, entry, n_bound, n_args, kwargs):
-    """The parameter slots that one spec entry refers to (a list, or a dict for ``**``)."""
-    if isinstance(entry, int):
-        p = entry if entry >= 0 else n_args + entry
-        return [_param_of(func, p + n_bound)]
-    if isinstance(entry, str):
-        return [_param_of(func, entry)]
-    if entry[0] == "*":
-        _, i, n = entry
-        return [_param_of(func, p + n_bound) for p in range(i, n_args - (n - 1 - i))]
-    named = set(entry[1])
-    return {k: _param_of(func, k) for k in kwargs if k not in named}
+    """``(form, {place: parameter slot})`` of one spec entry (see :mod:`.spec`)."""
+    form, where = _spec.places(entry, n_args, kwargs)
+    return form, {p: _param_of(func, p + n_bound if isinstance(p, int) else p) for p in where}
 
 
 class Meta:
@@ -159,8 +152,8 @@ def call_fwd(fn, spec, *args, **kwargs):
             if target.bound:
                 active.add(len(cells))
             continue
-        slots = _slots(func, entry, len(target.bound), len(args), kwargs)
-        for index, _ in (slots.values() if isinstance(slots, dict) else slots):
+        _, slots = _slots(func, entry, len(target.bound), len(args), kwargs)
+        for index, _ in slots.values():
             active.add(len(cells) + index)
     compiled = _entry.compiler.vjp_function(func, tuple(sorted(active)), cells + values, params)
     if target.recompute:
@@ -200,13 +193,8 @@ def spec_grads(res, raw):
         if entry == "fn":
             out.append(_callable_grad(res, grads))
             continue
-        slots = _slots(func, entry, n_bound, len(res.args), res.kwargs)
-        if isinstance(slots, dict):
-            out.append({k: slot(*s) for k, s in slots.items()})
-        elif isinstance(entry, tuple):
-            out.append(tuple(slot(*s) for s in slots))
-        else:
-            out.append(slot(*slots[0]))
+        form, slots = _slots(func, entry, n_bound, len(res.args), res.kwargs)
+        out.append(_spec.gathered(form, list(slots), lambda p: slot(*slots[p])))
     return tuple(out)
 
 
@@ -232,21 +220,18 @@ def constructor_grads(res, g):
             return g[i] if i < len(g) else None
         return helpers.field(g, name)
 
+    def at(place):                      # a position is its field's, a keyword names one
+        if isinstance(place, int):
+            return field(fields[place]) if place < len(fields) else None
+        return field(place)
+
     out = []
     for entry in res.spec:
-        if isinstance(entry, int):
-            p = entry if entry >= 0 else len(res.args) + entry
-            out.append(field(fields[p]) if p < len(fields) else None)
-        elif isinstance(entry, str) and entry != "fn":
-            out.append(field(entry))
-        elif isinstance(entry, tuple) and entry[0] == "*":
-            _, i, n = entry
-            out.append(tuple(field(fields[p]) for p in range(i, len(res.args) - (n - 1 - i))))
-        elif isinstance(entry, tuple):
-            named = set(entry[1])
-            out.append({k: field(k) for k in res.kwargs if k not in named})
-        else:
+        if entry == "fn":
             out.append(None)
+            continue
+        form, where = _spec.places(entry, len(res.args), res.kwargs)
+        out.append(_spec.gathered(form, where, at))
     return tuple(out)
 
 
@@ -260,7 +245,7 @@ def as_function(fn, spec, args, kwargs):
     callee = rule_callee(target)
     if target.bound:
         args = target.bound + tuple(args)
-        spec = tuple(_shift(e) for e in spec)
+        spec = tuple(_spec.shifted(e) for e in spec)
     return static_call(callee, len(args), tuple(kwargs)), spec, args
 
 
@@ -272,14 +257,3 @@ def rule_callee(target):
     if target.bound and is_foreign_array(target.bound[0]):   # NumPy's method cannot take it
         callee = _method_caller(callee.__name__)
     return callee
-
-
-def _shift(entry):
-    """A spec entry of ``x.method(*args)`` for the call ``method(x, *args)``."""
-    if entry == "fn":
-        return 0
-    if isinstance(entry, int):
-        return entry + 1 if entry >= 0 else entry
-    if isinstance(entry, tuple) and entry[0] == "*":
-        return ("*", entry[1] + 1, entry[2] + 1)
-    return entry
