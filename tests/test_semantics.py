@@ -332,8 +332,20 @@ def test_a_copy_made_by_an_array_index_stays_a_copy():
     exact_at_every_order(view_through_an_array_index, np.array([1.0, 2.0, 0.5]))
 
 
+def zip_over_a_changing_row(x):
+    """Fuzz seed 11000002925 (shrunk): the row is read as the loop runs, and the
+    loop changes it; the gradient was 0 where finite differences give -2."""
+    y = np.outer(x, x)
+    row = y[1]
+    for p, q in zip(row, row):
+        s = p
+        row -= x
+    return s
+
+
 @pytest.mark.parametrize("f, phrase", [
     (zip_over_a_changing_array, "the loop walks 'x'"),
+    (zip_over_a_changing_row, "the loop walks a view of 'y'"),
     (value_returned_by_a_closure_changed, "shared with another value"),
     (asarray_changed, "shared with another value"),
     (view_method_changed, "shared with another value|is a view"),

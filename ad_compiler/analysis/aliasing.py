@@ -185,10 +185,22 @@ class _Aliases:
         self.source, self.kinds, self.user_names = source, kinds, user_names
         self.is_module, self.guards = is_module, guards
         self.mutations, self.places = mutations, places
+        self.bases = {}         # a name bound to a view -> the names whose data it shows
 
     def later(self, names, s):
         """The first in-place change of ``names`` after ``s``, or None."""
         return _change_after(names, s, self.mutations, self.places)
+
+    def in_a_loop(self, names, s):
+        """The first in-place change of ``names`` inside a loop that runs after
+        ``s`` (a change after the loop has ended leaves what it read alone)."""
+        at, loops = self.places[id(s)]
+        for name in names:
+            for m in self.mutations.get(name, ()):
+                where, around = self.places[id(m)]
+                if (where > at and around - loops) or around & loops:
+                    return m
+        return None
 
     def statement(self, s):
         self.stored(s)
@@ -196,6 +208,9 @@ class _Aliases:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             self.another_name(s)
             self.view(s)
+            base = _is_view(s.value, self.kinds)
+            if base is not None:
+                self.bases[s.targets[0].id] = {base} | self.bases.get(base, set())
 
     def stored(self, s):
         for name in _stored(s):
@@ -206,12 +221,21 @@ class _Aliases:
                              % (name, later.lineno, name))
 
     def walked(self, s):
+        """A loop over ``x`` (or over a view of ``x``: ``zip(y[1], ...)``, the row read
+        as it is iterated) where ``x`` changes in place while the loop runs."""
         walked = _walked(s, self.is_module)
-        m = self.later((walked,), s) if walked is not None else None
-        if m is not None:
-            raise _error(s, self.source, "the loop walks '%s', which line %d changes in place "
-                         "while it runs; loop over a copy ('for ... in %s.copy()')"
-                         % (walked, m.lineno, walked))
+        if walked is None:
+            return
+        bases = sorted(self.bases.get(walked, ()))
+        m = self.later((walked,), s) or self.in_a_loop(bases, s)
+        if m is None:
+            return
+        users = [b for b in bases if b in self.user_names]
+        what = "'%s'" % walked if walked in self.user_names or not users else \
+            "a view of '%s'" % users[0]
+        raise _error(s, self.source, "the loop walks %s, which line %d changes in place while "
+                     "it runs; loop over a copy ('for ... in %s.copy()')"
+                     % (what, m.lineno, walked if what[0] == "'" else users[0] + "[...]"))
 
     def another_name(self, s):
         """``z = y`` where ``y`` is changed in place later."""
