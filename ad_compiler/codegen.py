@@ -51,6 +51,7 @@ def _to_ast(node):
     cls = _AST_CLASS.get(tp)
     if cls is None:
         cls = _AST_CLASS[tp] = getattr(ast, tp.__name__)
+        _STATEMENT[cls] = issubclass(cls, ast.stmt)
     new = cls.__new__(cls)     # (no __init__: Python 3.13 warns about fields set after it)
     for field in cls._fields:
         value = getattr(node, field, None)
@@ -59,7 +60,7 @@ def _to_ast(node):
         elif isinstance(value, gast.AST):
             value = _to_ast(value)
         setattr(new, field, value)
-    if "lineno" in cls._attributes:
+    if _STATEMENT[cls]:         # (only statements' lines are read: for the comments)
         _locate(new, node)
     return new
 
@@ -72,9 +73,7 @@ def _locate(new, node):
 
 
 def _name(node):
-    new = ast.Name(node.id, _CONTEXTS[node.ctx.__class__]())
-    _locate(new, node)
-    return new
+    return ast.Name(node.id, _CONTEXTS[node.ctx.__class__])
 
 
 def _arg(node):
@@ -101,7 +100,8 @@ def _handler(node):
 
 
 _AST_CLASS = {}
-_CONTEXTS = {gast.Load: ast.Load, gast.Store: ast.Store, gast.Del: ast.Del}
+_STATEMENT = {}     # ast class -> whether it is a statement
+_CONTEXTS = {gast.Load: ast.Load(), gast.Store: ast.Store(), gast.Del: ast.Del()}
 _SPECIAL = {gast.Name: _name, gast.arguments: _arguments, gast.ExceptHandler: _handler}
 
 

@@ -15,12 +15,13 @@ _COMPOUND = (gast.For, gast.While, gast.If)
 class Facts:
     """What one statement (with everything nested in it) reads, writes, mutates."""
 
-    __slots__ = ("loads", "stores", "mutated")
+    __slots__ = ("loads", "stores", "mutated", "ops")
 
     def __init__(self, stmt):
         self.loads = {}
         self.stores = {}
         self.mutated = set()
+        self.ops = False            # any BinOp or UnaryOp (what constant folding rewrites)
         if stmt.__class__ in _COMPOUND:
             # a loop or branch: its header, plus its statements' cached facts
             # (a change deep inside then costs one merge per enclosing level)
@@ -37,6 +38,7 @@ class Facts:
         for k, v in f.stores.items():
             self.stores[k] = self.stores.get(k, 0) + v
         self.mutated |= f.mutated
+        self.ops = self.ops or f.ops
 
     def _scan(self, node):
         for n in N.walk(node):
@@ -46,6 +48,8 @@ class Facts:
                     self.loads[n.id] = self.loads.get(n.id, 0) + 1
                 else:
                     self.stores[n.id] = self.stores.get(n.id, 0) + 1
+            elif cls is gast.BinOp or cls is gast.UnaryOp:
+                self.ops = True
             elif cls is gast.Subscript and n.ctx.__class__ is gast.Store:
                 if n.value.__class__ is gast.Name:
                     self.mutated.add(n.value.id)

@@ -179,6 +179,9 @@ class Folding:
         for s in self.fdef.body:
             if s.__dict__.get("_simple"):
                 continue                        # unchanged since it was simplified
+            if not self.facts(s).ops:
+                s._simple = True                # no operator: nothing to simplify
+                continue
             simplify = Simplify(getattr(s, "adjoint", False), self.numeric)
             simplify.statement(s)
             if simplify.changed:
