@@ -8,7 +8,9 @@ Each stage is its own module with a plain function interface; options
 live in one frozen dataclass.  :func:`build` runs the stages in order and
 returns a :class:`Compiled`, which :mod:`ad_compiler.compiler` caches.
 """
+import dataclasses
 import os
+import types
 
 import gast
 import numpy as np
@@ -29,8 +31,31 @@ from ad_compiler.runtime.core.errors import UnsupportedSyntaxError
 
 
 
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """What the analysis found about one function, a value: every stage after
+    it reads it and none changes it (a new analysis makes a new value).
+
+    wrt: the inputs differentiated; entry_kinds: the kinds of all inputs;
+    kinds: every variable's kind; active: the variables that carry a
+    derivative; deposits: in params mode, the globals and cells whose
+    gradients are kept too.
+    """
+    wrt: tuple
+    entry_kinds: types.MappingProxyType
+    kinds: types.MappingProxyType
+    active: frozenset
+    deposits: tuple
+
+
+_NOTHING_YET = Analysis((), types.MappingProxyType({}), types.MappingProxyType({}), frozenset(),
+                        ())
+
+
 class Context:
-    """Everything the passes share while compiling one function."""
+    """What the stages share while compiling one function: the function, its
+    names (``namer``, ``externs``: generation adds to them) and, read-only,
+    the current :class:`Analysis` (``ctx.kinds`` is ``ctx.analysis.kinds``...)."""
 
     def __init__(self, func, source, options):
         self.func = func
@@ -54,10 +79,7 @@ class Context:
                 self.externs.bound[name] = cell.cell_contents
                 self.externs.by_id[id(cell.cell_contents)] = name
             self.resolver.locals -= set(code.co_freevars)
-        self.kinds = {}
-        self.active = set()
-        self.wrt = []
-        self.deposits = []        # params mode: globals and cells whose gradients are kept
+        self.analysis = _NOTHING_YET
 
     def classify(self, node, env=None):
         return calls.classify(node, self.kinds if env is None else env, self.resolver)
@@ -65,22 +87,32 @@ class Context:
     def free_names(self, fdef):
         return activity.free_names(fdef)
 
+    kinds = property(lambda self: self.analysis.kinds)
+    active = property(lambda self: self.analysis.active)
+    wrt = property(lambda self: self.analysis.wrt)
+    entry_kinds = property(lambda self: self.analysis.entry_kinds)
+    deposits = property(lambda self: self.analysis.deposits)
+
     def analyse(self, fn, active_indices, input_kinds):
-        self.entry_kinds = dict(zip(self.inputs, input_kinds))
-        self.wrt = [self.inputs[i] for i in active_indices]
+        """Analyse ``fn`` (kinds, then activity) into a new :class:`Analysis`."""
+        wrt = [self.inputs[i] for i in active_indices]
         env = {}
         for name, k in zip(self.inputs, input_kinds):
             env[name] = kinds.array(k.ndim, name) if kinds.is_array(k) else k
-        self.kinds = infer.KindInference(self.resolver, env,
-                                         lambda n, e: self.classify(n, e)).run(fn)
-        roots = list(self.wrt)
+        found = infer.KindInference(self.resolver, env,
+                                    lambda n, e: self.classify(n, e)).run(fn)
+        roots, deposits = list(wrt), []
         if self.options.params:
-            self.deposits = [c for c in self.cells if c not in roots and
-                             (kinds.is_array(env.get(c)) or env.get(c) == kinds.OTHER)]
-            self.deposits += self.param_globals(fn)
-            roots += self.deposits
-        self.active = activity.analyse(fn, roots, lambda n: self.classify(n),
-                                       calls_varied=self.options.params)
+            deposits = [c for c in self.cells if c not in roots and
+                        (kinds.is_array(env.get(c)) or env.get(c) == kinds.OTHER)]
+            deposits += self.param_globals(fn)
+            roots += deposits
+        active = activity.analyse(fn, roots, lambda n: self.classify(n, found),
+                                  calls_varied=self.options.params)
+        self.analysis = Analysis(tuple(wrt), types.MappingProxyType(
+            dict(zip(self.inputs, input_kinds))), types.MappingProxyType(found),
+            frozenset(active), tuple(deposits))
+        return self.analysis
 
     def param_globals(self, fn):
         """Globals the function reads that may hold parameters (arrays, objects)."""
@@ -152,15 +184,34 @@ class Compiled:
 
 
 def build(func, active_indices, input_kinds, options):
-    """Run the whole pipeline for ``func``; returns a :class:`Compiled`."""
+    """Run the whole pipeline for ``func``; returns a :class:`Compiled`.
+
+    Source -> checked syntax tree -> ANF with its :class:`Analysis` ->
+    derivative code (reverse or forward sweep) -> optimised -> text ->
+    compiled functions."""
     source = syntax.check(get_source(func))
     ctx, fn = _checked(func, source, options, active_indices, input_kinds)
-    if options.mode == "jvp":
-        functions = [assemble_jvp(forward.Forward(ctx, fn).function(fn), ctx, fn)]
-    else:
-        functions = assemble(reverse.Reverse(ctx).function(fn), ctx, fn)
+    functions = _derivative(ctx, fn)
     if options.optimize:
         functions = [optimize.optimize(f, ctx) for f in functions]
+    text, externs = _rendered(functions, ctx, source)
+    compiled_fns, filename = codegen.compile_module(text, externs, func.__globals__,
+                                                    source.name)
+    remember_origin(filename, source)
+    return Compiled(ctx, compiled_fns, text, filename)
+
+
+def _derivative(ctx, fn):
+    """The generated FunctionDefs: forward mode's one, or reverse mode's one
+    (fused) or two (split into a forward and a backward function)."""
+    if ctx.options.mode == "jvp":
+        return [assemble_jvp(forward.Forward(ctx, fn).function(fn), ctx, fn)]
+    return assemble(reverse.Reverse(ctx).function(fn), ctx, fn)
+
+
+def _rendered(functions, ctx, source):
+    """``(text, externs)``: the module text and the objects its factory binds."""
+    options = ctx.options
     header = "generated by ad_compiler from %s:%d (%s), %s w.r.t. %s" % (
         os.path.basename(source.filename), source.origin[0], source.origin[1],
         "tangent-only jvp" if options.tangent_only else options.mode,
@@ -169,11 +220,7 @@ def build(func, active_indices, input_kinds, options):
     for f in functions:
         used |= N.names_in(f)
     externs = {k: v for k, v in ctx.externs.bound.items() if k in used}
-    text = codegen.render(functions, externs, header, source.filename)
-    compiled_fns, filename = codegen.compile_module(text, externs, func.__globals__,
-                                                    source.name)
-    remember_origin(filename, source)
-    return Compiled(ctx, compiled_fns, text, filename)
+    return codegen.render(functions, externs, header, source.filename), externs
 
 
 def _analysed(func, source, options, active_indices, input_kinds):
