@@ -10,18 +10,22 @@ backwards, building the adjoint sweep.  Adjoints are tracked statically:
 so the first contribution to ``bx`` is a plain assignment and later ones
 add.  Arrays the generated code allocated itself (``owned``) are updated
 in place.  Values the adjoint needs that the primal overwrites are saved
-through :mod:`~ad_compiler.reverse.tape` markers.  Structures and mutation,
-calls, control flow and calls with registered rules live in
-:mod:`~ad_compiler.reverse.data`, :mod:`~ad_compiler.reverse.calls`,
-:mod:`~ad_compiler.reverse.flow` and :mod:`~ad_compiler.reverse.rules`.
+through :mod:`~ad_compiler.reverse.tape` markers.
+
+Each construct has a handler, a function of the sweep's state ``sw``, in
+one of two tables at the end of this module: :data:`STATEMENTS` (a
+statement's forward code and the closure giving its adjoint) and
+:data:`VALUES` (the adjoint of ``var = value`` for each kind of value).
+The handlers for structures and mutation, calls, control flow and calls
+with registered rules live in :mod:`~ad_compiler.reverse.data`,
+:mod:`~ad_compiler.reverse.calls`, :mod:`~ad_compiler.reverse.flow` and
+:mod:`~ad_compiler.reverse.rules`; :class:`Reverse` holds the state and
+the helpers they share.
 """
 import gast
 
 from ad_compiler import nodes as N
-from ad_compiler.reverse.calls import CallAdjoints
-from ad_compiler.reverse.data import DataAdjoints
-from ad_compiler.reverse.flow import FlowAdjoints
-from ad_compiler.reverse.rules import RuleAdjoints
+from ad_compiler.reverse import calls, data, flow, rules
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import ADError, NoAdjointError, located
@@ -45,7 +49,10 @@ def _complex_power(node):
                 and not isinstance(b.value, bool) and float(b.value).is_integer())
 
 
-class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints, RuleAdjoints):
+class Reverse(Sweep):
+    """The state of one reverse sweep (adjoint names and states, what is saved)
+    and the helpers every construct's handler uses; the handlers are in the
+    tables at the end of this module."""
     prefix = "b"
 
     def __init__(self, ctx):
@@ -133,87 +140,10 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints, RuleAdjoints):
         return [s for step in steps for s in step.fwd]
 
     def stmt(self, s, loops):
-        method = getattr(self, "stmt_" + type(s).__name__, None)
-        if method is None:
-            return Step([s])
-        return method(s, loops)
-
-    def stmt_Assign(self, s, loops):
-        target = s.targets[0]
-        if isinstance(target, gast.Name):
-            return self.assign(target.id, s.value, s, loops)
-        if isinstance(target, gast.Subscript):
-            return self.store_item(s, loops)
-        return self.store_attr(s, loops)
-
-    def stmt_Expr(self, s, loops):
-        call = self.ctx.classify(s.value)
-        if call.kind == "special" and call.special == "list.append":
-            return self.list_append(s, call)
-        if call.kind == "dynamic" and (self.any_active(call, s.value)
-                                       or self.passes_mutable(call)):
-            # The result is dropped, so no gradient flows back; the call still
-            # goes through call_fwd, which refuses a callee that would change
-            # its differentiated arguments behind the adjoint's back.
-            from ad_compiler.runtime.dispatch import call_fwd
-            spec, _ = self.call_spec(s.value, call, s)
-            args = [N.copy(s.value.func), N.tuple_([N.const(x) for x in spec])] + \
-                [N.copy(a) for a in s.value.args]
-            return Step([N.expr_stmt(gast.Call(func=self.rt(call_fwd), args=args,
-                                               keywords=N.copy(s.value.keywords)), s)])
-        return Step([s])
-
-    def stmt_Return(self, s, loops):
-        return Step([], None)
-
-    def stmt_FunctionDef(self, s, loops):
-        var = s.name
-        marker = self.save(var, loops, s)
-        if var not in self.active:
-            return Step(marker + [s], lambda: [m.restore for m in marker])
-
-        def rev():
-            code = []
-            if self.state(var).state != ZERO:
-                for free in sorted(self.ctx.free_names(s)):
-                    if free in self.active:
-                        g = N.call(self.rt(H.field), [self.b(var), N.const(free)])
-                        code += self.accumulate(free, g, False, maybe_none=True, like=s)
-            self.kill(var)
-            return code + [m.restore for m in marker]
-        return Step(marker + [s], rev)
-
-    # ------------------------------------------------------------ assignment
-
-    def assign(self, var, value, s, loops):
-        marker = self.save(var, loops, s)
-        primal = N.assign(var, value, s)
-        if var not in self.active:
-            return Step(marker + [primal], lambda: [m.restore for m in marker])
-        if isinstance(value, gast.Call):
-            call = self.ctx.classify(value)
-            if call.kind == "dynamic" and (self.any_active(call, value)
-                                           or self.ctx.options.params):
-                return self.dynamic_call(var, value, call, s, loops, marker)
-            if call.kind == "special" and call.special == "list.pop":
-                return self.list_pop(var, value, call, s, marker)
-            if call.kind == "special" and call.special == "gradient":
-                return self.nested_gradient(var, value, call, s, marker)
-            if call.kind == "special" and call.special != "list.append":
-                return self.special_call(var, value, call, s, marker)
-
-        if isinstance(value, gast.Name) and value.id == var:
-            # ``x = x``: its adjoint passes through unchanged (killing it after
-            # "accumulating into itself" would zero the gradient)
-            return Step(marker + [primal], lambda: [m.restore for m in marker])
-
-        def rev():
-            code = []
-            if self.state(var).state != ZERO:
-                code = self.adjoint(var, value, s)
-            self.kill(var)
-            return code + [m.restore for m in marker]
-        return Step(marker + [primal], rev)
+        """The :class:`Step` of statement ``s``: its construct's handler in
+        :data:`STATEMENTS` (a statement with no derivative is kept as it is)."""
+        handler = STATEMENTS.get(type(s))
+        return Step([s]) if handler is None else handler(self, s, loops)
 
     def any_active(self, call, value):
         """True if a gradient can flow into any argument or into the callee itself."""
@@ -223,55 +153,10 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints, RuleAdjoints):
         return any(self.is_active(a) for a in atoms if a is not None)
 
     def adjoint(self, var, value, s):
-        """Adjoint code of ``var = value`` given ``bvar`` is not zero."""
-        g = N.name(self.b(var))
-        if isinstance(value, gast.Name):
-            if value.id in self.active:
-                maybe = self.state(var).state == MAYBE
-                return self.accumulate(value.id, g, False, maybe_none=maybe, like=s)
-            return []
-        if isinstance(value, gast.Constant):
-            return []
-        code = []
-        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Call)):
-            code += self.materialize(var, s)
-        if isinstance(value, gast.BinOp):
-            rule = registry.lookup(BINOPS[type(value.op)])
-            return code + self.apply_rule(rule, var, [value.left, value.right], {}, s)
-        if isinstance(value, gast.UnaryOp):
-            if type(value.op) not in UNARYOPS:
-                return code
-            rule = registry.lookup(UNARYOPS[type(value.op)])
-            return code + self.apply_rule(rule, var, [value.operand], {}, s)
-        if isinstance(value, gast.Call):
-            return code + self.call_adjoint(var, value, s)
-        if isinstance(value, gast.Attribute):
-            return self.attr_adjoint(var, value, s)
-        if isinstance(value, gast.Subscript):
-            return self.item_adjoint(var, value, s)
-        if isinstance(value, (gast.Tuple, gast.List)):
-            return self.sequence_adjoint(var, value, s)
-        if isinstance(value, gast.Dict):
-            return self.dict_adjoint(var, value, s)
-        return []
-
-    def call_adjoint(self, var, value, s):
-        call = self.ctx.classify(value)
-        if call.kind == "rule":
-            if call.rule.nondiff:
-                return []
-            return self.apply_rule(call.rule, var, call.args, call.keywords, s, call)
-        if call.kind == "dynamic" and not self.any_active(call, value) and \
-                not self.ctx.options.params:
-            return []           # y = helper(): a constant, whatever y held before
-        if call.kind == "dynamic":
-            raise ADError("%s: internal error: no adjoint was generated for the call to %s "
-                          "although its result is differentiated" %
-                          (located(s, self.ctx.source), call.name))
-        active = [a for a in call.args + list(call.keywords.values()) if self.is_active(a)]
-        if not active:
-            return []
-        raise NoAdjointError.for_function(call.obj, call.name, str(located(s, self.ctx.source)))
+        """Adjoint code of ``var = value`` given ``bvar`` is not zero: the
+        handler of ``value``'s construct in :data:`VALUES`."""
+        handler = VALUES.get(type(value))
+        return [] if handler is None else handler(self, var, value, s)
 
     # ------------------------------------------------------------ whole function
 
@@ -325,3 +210,138 @@ class Reverse(Sweep, DataAdjoints, CallAdjoints, FlowAdjoints, RuleAdjoints):
             else:
                 grads.append(N.name(self.b(var)))
         return Result(self.fwd_block(steps), rev, output, seed, grads)
+
+
+# ---------------------------------------------------------------- statements
+
+def assign_statement(sw, s, loops):
+    target = s.targets[0]
+    if isinstance(target, gast.Name):
+        return assign(sw, target.id, s.value, s, loops)
+    if isinstance(target, gast.Subscript):
+        return data.store_item(sw, s, loops)
+    return data.store_attr(sw, s, loops)
+
+
+def expr_statement(sw, s, loops):
+    call = sw.ctx.classify(s.value)
+    if call.kind == "special" and call.special == "list.append":
+        return data.list_append(sw, s, call)
+    if call.kind == "dynamic" and (sw.any_active(call, s.value) or sw.passes_mutable(call)):
+        # The result is dropped, so no gradient flows back; the call still
+        # goes through call_fwd, which refuses a callee that would change
+        # its differentiated arguments behind the adjoint's back.
+        from ad_compiler.runtime.dispatch import call_fwd
+        spec, _ = calls.active_spec(sw, s.value, call, s)
+        args = [N.copy(s.value.func), N.tuple_([N.const(x) for x in spec])] + \
+            [N.copy(a) for a in s.value.args]
+        return Step([N.expr_stmt(gast.Call(func=sw.rt(call_fwd), args=args,
+                                           keywords=N.copy(s.value.keywords)), s)])
+    return Step([s])
+
+
+def return_statement(sw, s, loops):
+    return Step([], None)
+
+
+def def_statement(sw, s, loops):
+    var = s.name
+    marker = sw.save(var, loops, s)
+    if var not in sw.active:
+        return Step(marker + [s], lambda: [m.restore for m in marker])
+
+    def rev():
+        code = []
+        if sw.state(var).state != ZERO:
+            for free in sorted(sw.ctx.free_names(s)):
+                if free in sw.active:
+                    g = N.call(sw.rt(H.field), [sw.b(var), N.const(free)])
+                    code += sw.accumulate(free, g, False, maybe_none=True, like=s)
+        sw.kill(var)
+        return code + [m.restore for m in marker]
+    return Step(marker + [s], rev)
+
+
+def assign(sw, var, value, s, loops):
+    """``var = value``: a call into user code, a special call, or a value
+    whose adjoint :meth:`Reverse.adjoint` writes."""
+    marker = sw.save(var, loops, s)
+    primal = N.assign(var, value, s)
+    if var not in sw.active:
+        return Step(marker + [primal], lambda: [m.restore for m in marker])
+    if isinstance(value, gast.Call):
+        call = sw.ctx.classify(value)
+        if call.kind == "dynamic" and (sw.any_active(call, value) or sw.ctx.options.params):
+            return calls.dynamic_call(sw, var, value, call, s, loops, marker)
+        if call.kind == "special" and call.special == "list.pop":
+            return data.list_pop(sw, var, value, call, s, marker)
+        if call.kind == "special" and call.special == "gradient":
+            return calls.nested_gradient(sw, var, value, call, s, marker)
+        if call.kind == "special" and call.special != "list.append":
+            return calls.special_call(sw, var, value, call, s, marker)
+    if isinstance(value, gast.Name) and value.id == var:
+        # ``x = x``: its adjoint passes through unchanged (killing it after
+        # "accumulating into itself" would zero the gradient)
+        return Step(marker + [primal], lambda: [m.restore for m in marker])
+
+    def rev():
+        code = []
+        if sw.state(var).state != ZERO:
+            code = sw.adjoint(var, value, s)
+        sw.kill(var)
+        return code + [m.restore for m in marker]
+    return Step(marker + [primal], rev)
+
+
+# ---------------------------------------------------------------- values
+
+def name_adjoint(sw, var, value, s):
+    if value.id not in sw.active:
+        return []
+    maybe = sw.state(var).state == MAYBE
+    return sw.accumulate(value.id, N.name(sw.b(var)), False, maybe_none=maybe, like=s)
+
+
+def binop_adjoint(sw, var, value, s):
+    rule = registry.lookup(BINOPS[type(value.op)])
+    return sw.materialize(var, s) + rules.apply_rule(sw, rule, var, [value.left, value.right],
+                                                     {}, s)
+
+
+def unary_adjoint(sw, var, value, s):
+    code = sw.materialize(var, s)
+    if type(value.op) not in UNARYOPS:
+        return code
+    rule = registry.lookup(UNARYOPS[type(value.op)])
+    return code + rules.apply_rule(sw, rule, var, [value.operand], {}, s)
+
+
+def call_adjoint(sw, var, value, s):
+    code = sw.materialize(var, s)
+    call = sw.ctx.classify(value)
+    if call.kind == "rule":
+        if call.rule.nondiff:
+            return code
+        return code + rules.apply_rule(sw, call.rule, var, call.args, call.keywords, s, call)
+    if call.kind == "dynamic" and not sw.any_active(call, value) and \
+            not sw.ctx.options.params:
+        return code         # y = helper(): a constant, whatever y held before
+    if call.kind == "dynamic":
+        raise ADError("%s: internal error: no adjoint was generated for the call to %s "
+                      "although its result is differentiated" %
+                      (located(s, sw.ctx.source), call.name))
+    if not [a for a in call.args + list(call.keywords.values()) if sw.is_active(a)]:
+        return code
+    raise NoAdjointError.for_function(call.obj, call.name, str(located(s, sw.ctx.source)))
+
+
+# The handler of each construct (Tangent's per-construct templates): a
+# statement's gives its Step, a value's the adjoint code of ``var = value``.
+STATEMENTS = {gast.Assign: assign_statement, gast.Expr: expr_statement,
+              gast.Return: return_statement, gast.FunctionDef: def_statement,
+              gast.If: flow.if_statement, gast.For: flow.for_statement,
+              gast.While: flow.while_statement}
+VALUES = {gast.Name: name_adjoint, gast.BinOp: binop_adjoint, gast.UnaryOp: unary_adjoint,
+          gast.Call: call_adjoint, gast.Attribute: data.attr_adjoint,
+          gast.Subscript: data.item_adjoint, gast.Tuple: data.sequence_adjoint,
+          gast.List: data.sequence_adjoint, gast.Dict: data.dict_adjoint}
