@@ -8,26 +8,27 @@ stacks, and forward-over-reverse (Hessian-vector products) falls out.
 
 Tangents are tracked statically as in reverse mode: ``ZERO`` (no code),
 ``SET`` (a value of the variable's kind) or ``MAYBE`` (possibly ``None``).
-Structures and mutation, and calls and control flow, live in
-:mod:`forward_data` and :mod:`forward_flow`.
+Each construct has a handler, a function of the sweep's state ``sw``, in the
+tables :data:`STATEMENTS` and :data:`VALUES` at the end of this module; the
+handlers for structures and mutation, for calls and control flow, and for
+calls with rules live in :mod:`~ad_compiler.forward.data`,
+:mod:`~ad_compiler.forward.flow` and :mod:`~ad_compiler.forward.rules`.
 """
-import sys
-
 import gast
 
 from ad_compiler import nodes as N
 from ad_compiler.analysis import calls as C
-from ad_compiler.forward.data import DataTangents
-from ad_compiler.forward.flow import FlowTangents
-from ad_compiler.inline import inlinable, instantiate, preferred_name
+from ad_compiler.forward import data, flow, rules
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
-from ad_compiler.runtime.core.errors import ADError, NoAdjointError, UnsupportedSyntaxError, located
-from ad_compiler.steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan, fresh, keywords,
-                               rule_fn_name)
+from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
+from ad_compiler.steps import BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan
 
 
-class Forward(Sweep, DataTangents, FlowTangents):
+class Forward(Sweep):
+    """The state of one forward sweep (tangent names and states) and the
+    helpers and rule machinery every construct's handler uses; the handlers
+    are in the tables at the end of this module."""
     prefix = "d"
 
     def __init__(self, ctx, fn):
@@ -111,40 +112,10 @@ class Forward(Sweep, DataTangents, FlowTangents):
         return out
 
     def stmt(self, s):
-        method = getattr(self, "stmt_" + type(s).__name__, None)
-        return [s] if method is None else method(s)
-
-    def stmt_Assign(self, s):
-        target = s.targets[0]
-        if isinstance(target, gast.Name):
-            return self.assign(target.id, s.value, s)
-        if isinstance(target, gast.Subscript):
-            return self.store_item(s)
-        if self.live(s.value):
-            raise UnsupportedSyntaxError(
-                "%s: assigning a differentiated value to attribute '%s' is not supported in "
-                "differentiated code; build and return a new object instead"
-                % (located(s, self.ctx.source), target.attr))
-        return [s]
-
-    def assign(self, var, value, s):
-        self.defined.add(var)
-        if var not in self.active:
-            self.states[var] = Tan()
-            return [s]
-        if isinstance(value, gast.Call):
-            call = self.ctx.classify(value)
-            if call.kind == "special" and call.special not in ("list.pop", "list.append"):
-                return self.special_call(var, value, call, s)
-            joint = call.kind == "rule" and call.rule.jvp_joint is not None
-            if (call.kind == "dynamic" or joint) and self.any_live(call, value):
-                return self.joint_call(var, value, call, s)
-        code = [s]
-        expr, state, owned = self.tangent_of(var, value, code, s)
-        if expr is None:
-            self.states[var] = Tan()
-            return code
-        return code + self.set(var, expr, s, state, owned)
+        """Statement ``s`` with its tangent code: its construct's handler in
+        :data:`STATEMENTS` (a statement with no derivative is kept as it is)."""
+        handler = STATEMENTS.get(type(s))
+        return [s] if handler is None else handler(self, s)
 
     def any_live(self, call, value):
         atoms = [a.value if isinstance(a, gast.Starred) else a for a in call.args]
@@ -153,198 +124,10 @@ class Forward(Sweep, DataTangents, FlowTangents):
         return any(self.live(a) for a in atoms if a is not None)
 
     def tangent_of(self, var, value, code, s):
-        """(expression, state, owned) of the tangent of ``var = value``; expr None: zero."""
-        if isinstance(value, gast.Name):
-            if not self.live(value):
-                return None, ZERO, False
-            return N.name(self.d(value.id)), self.state(value.id).state, False
-        if isinstance(value, gast.Constant):
-            return None, ZERO, False
-        if isinstance(value, gast.BinOp):
-            rule = registry.lookup(BINOPS[type(value.op)])
-            call = C.Call("rule", rule, args=[value.left, value.right])
-            return self.apply_rule(var, call, code, s)
-        if isinstance(value, gast.UnaryOp):
-            if type(value.op) not in UNARYOPS:
-                return None, ZERO, False
-            call = C.Call("rule", registry.lookup(UNARYOPS[type(value.op)]),
-                          args=[value.operand])
-            return self.apply_rule(var, call, code, s)
-        if isinstance(value, gast.Call):
-            return self.call_tangent(var, value, code, s)
-        if isinstance(value, gast.Attribute):
-            return self.attr_tangent(var, value, code, s)
-        if isinstance(value, gast.Subscript):
-            return self.item_tangent(var, value, code, s)
-        if isinstance(value, (gast.Tuple, gast.List)):
-            return self.sequence_tangent(value, s)
-        if isinstance(value, gast.Dict):
-            if not any(self.live(v) for v in value.values):
-                return None, ZERO, False
-            return gast.Dict(keys=[N.copy(k) for k in value.keys],
-                             values=[self.maybe(v) for v in value.values]), SET, True
-        return None, ZERO, False
-
-    # ------------------------------------------------------------ rules
-
-    def call_tangent(self, var, value, code, s):
-        call = self.ctx.classify(value)
-        if call.kind == "rule":
-            if call.rule.nondiff:
-                return None, ZERO, False
-            return self.apply_rule(var, call, code, s)
-        if call.kind == "special" and call.special == "list.pop":
-            lst = call.receiver.id
-            if not self.live(call.receiver):
-                return None, ZERO, False
-            state = SET if lst in self.full_lists else MAYBE
-            return N.call(N.attribute(self.d(lst), "pop")), state, False
-        if call.kind == "special":
-            return None, ZERO, False
-        live = [a for a in call.args + list(call.keywords.values()) if self.live(a)]
-        if not live:
-            return None, ZERO, False
-        raise NoAdjointError("%s: no forward rule for %s; register one with "
-                             "@tangent(%s)" % (located(s, self.ctx.source), call.name,
-                                               call.name))
-
-    def apply_rule(self, var, call, code, s):
-        rule = call.rule
-        params = C.template_params(rule)
-        positions = [i for i in C.diff_args(rule, call)]
-        atoms = [call.args[i] if i < len(call.args) else call.keywords[params[i]]
-                 for i in positions]
-        live = [(i, a) for i, a in zip(positions, atoms) if self.live(a)]
-        if not live:
-            return None, ZERO, False
-        if rule.jvps is not None:
-            terms = self.jvp_terms(var, call, live)
-            if not terms:
-                return None, ZERO, False
-            expr, any_maybe = self.sum_terms(terms)
-            return expr, (MAYBE if any_maybe or rule.may_be_none else SET), fresh(expr)
-        if rule.jvp_all is not None:
-            fn = N.name(self.externs.ref(rule.jvp_all, rule_fn_name(rule.jvp_all, rule, "_jvp")))
-            tangents = N.tuple_([self.maybe(a) if isinstance(a, gast.Name) else N.const(None)
-                                 for a in call.args])
-            return gast.Call(func=fn, args=[tangents, N.name(var)] + [
-                N.copy(a) for a in call.args], keywords=keywords(call)), MAYBE, False
-        if rule.linear is not None:
-            numeric = K.numeric(self.kind(var))
-            state = MAYBE if rule.may_be_none or (rule.none_ok and not numeric) else SET
-            return self.linear(var, call, code, s), state, False
-        if rule.vjps is not None or rule.vjp_all is not None:
-            return self.transposed(var, call, live), SET, False
-        raise NoAdjointError("%s: no forward rule for %s; register one with @tangent(%s)"
-                             % (located(s, self.ctx.source), rule.name, rule.name))
-
-    def jvp_terms(self, var, call, live):
-        """``(term, may it be None?)`` for each live argument the rule has a
-        tangent for: its jvp, inlined from the template or called."""
-        rule = call.rule
-        terms = []
-        for i, atom in live:
-            t = rule.jvps[i] if i < len(rule.jvps) else None
-            if t is None:
-                continue
-            maybe = self.state(atom.id).state == MAYBE
-            d = N.name(self.d(atom.id))
-            if inlinable(t.fn):
-                values = C.bind_template(t, call, d, N.name(var))
-                term = instantiate(t.fn, values, self.externs,
-                                   scale=d if t.scale else None,
-                                   kind_of=self.kind_of_name, wrap=t.wrap)
-            else:
-                fn = N.name(self.externs.ref(t, "jvp_rule"))
-                term = gast.Call(func=fn, args=[d, N.name(var)] + [
-                    N.copy(a) for a in call.args], keywords=keywords(call))
-            if maybe:
-                # A None tangent is an exact zero: skip the term rather than
-                # multiply 0 by something that may be inf or nan (log(x) at x<0).
-                term = gast.IfExp(test=gast.Compare(left=N.copy(d), ops=[gast.Is()],
-                                                    comparators=[N.const(None)]),
-                                  body=N.const(None), orelse=term)
-            terms.append((term, maybe))
-        return terms
-
-    def sum_terms(self, terms):
-        """The sum of the terms (``add``, which reads None as zero, where one
-        may be None) and whether the sum may be None."""
-        expr, any_maybe = terms[0]
-        for term, maybe in terms[1:]:
-            if any_maybe or maybe:
-                expr = N.call(self.rt(H.add), [expr, term])
-            else:
-                expr = N.binop(expr, gast.Add(), term)
-            any_maybe = any_maybe and maybe
-        return expr, any_maybe
-
-    def transposed(self, var, call, live):
-        """A rule with only a reverse rule: its tangent is found by transposing
-        the reverse rule (see :mod:`transpose`)."""
-        from ad_compiler.forward.transpose import transposed_jvp
-        rule = call.rule
-        helper = N.name(self.externs.ref(transposed_jvp, "transposed_jvp"))
-        expr = None
-        for i, atom in live:
-            if rule.vjp_all is not None:
-                vjp, index = rule.vjp_all, N.const(i)
-            elif i < len(rule.vjps) and rule.vjps[i] is not None:
-                vjp, index = rule.vjps[i].fn, N.const(None)
-            else:
-                continue
-            fn = N.name(self.externs.ref(vjp, rule_fn_name(vjp, rule)))
-            term = gast.Call(func=helper, args=[fn, index, N.name(self.d(atom.id)),
-                                                N.name(var)] + [N.copy(a) for a in call.args],
-                             keywords=keywords(call))
-            if self.state(atom.id).state == MAYBE:
-                term = gast.IfExp(test=gast.Compare(left=N.name(self.d(atom.id)),
-                                                    ops=[gast.Is()],
-                                                    comparators=[N.const(None)]),
-                                  body=N.const(0.0), orelse=term)
-            expr = term if expr is None else N.binop(expr, gast.Add(), term)
-        return expr if expr is not None else N.const(0.0)
-
-    def linear(self, var, call, code, s):
-        """``f`` applied to the tangents of the arguments it is linear in."""
-        params = C.template_params(call.rule)
-        linear = set(call.rule.linear)
-        # helpers that read None as zero get the tangent as it is, never materialised
-        tangent = (lambda a, code, s: self.maybe(a) if isinstance(a, gast.Name)
-                   else N.const(None)) if call.rule.none_ok else self.tangent
-        args = []
-        for i, a in enumerate(call.args):
-            args.append(tangent(a, code, s) if i in linear else N.copy(a))
-        keywords = []
-        for k, v in call.keywords.items():
-            i = params.index(k) if k in params else -1
-            keywords.append(gast.keyword(arg=k, value=tangent(v, code, s)
-                                         if i in linear else N.copy(v)))
-        if call.receiver is not None:
-            # x.reshape(...) -> dx.reshape(...): a method of the tangent itself
-            attr = call.name.split(".")[-1]
-            return gast.Call(func=N.attribute(args[0], attr), args=args[1:],
-                             keywords=keywords)
-        return gast.Call(func=self.rule_callee(call), args=args, keywords=keywords)
-
-    def rule_callee(self, call):
-        """The callable of a rule call, as an expression: ``np.sum`` through the
-        module (never a bare ``sum`` that reads like the builtin)."""
-        primal = call.rule.primal
-        parts = call.rule.name.split(".")
-        if parts[0] in ("numpy", "math", "cupy") and len(parts) > 1:
-            module = sys.modules.get(parts[0])
-            obj = module
-            for part in parts[1:]:
-                obj = getattr(obj, part, None)
-            if obj is primal and module is not None:
-                node = N.name(self.externs.ref(module, preferred_name(module, parts[0])))
-                for part in parts[1:]:
-                    node = N.attribute(node, part)
-                return node
-        if primal is not None:
-            return N.name(self.externs.ref(primal, parts[-1]))
-        raise ADError("internal error: no callable for rule %s" % call.rule.name)
+        """(expression, state, owned) of the tangent of ``var = value``; expr None:
+        zero.  The handler of ``value``'s construct in :data:`VALUES`."""
+        handler = VALUES.get(type(value))
+        return (None, ZERO, False) if handler is None else handler(self, var, value, code, s)
 
     # ------------------------------------------------------------ whole function
 
@@ -380,3 +163,84 @@ def _lists_of_tangents(ctx, body):
                 K.numeric(ctx.kinds.get(item.id))
             appended[lst] = appended.get(lst, True) and ok
     return {lst for lst, ok in appended.items() if ok}
+
+
+# ---------------------------------------------------------------- statements
+
+def assign_statement(sw, s):
+    target = s.targets[0]
+    if isinstance(target, gast.Name):
+        return assign(sw, target.id, s.value, s)
+    if isinstance(target, gast.Subscript):
+        return data.store_item(sw, s)
+    if sw.live(s.value):
+        raise UnsupportedSyntaxError(
+            "%s: assigning a differentiated value to attribute '%s' is not supported in "
+            "differentiated code; build and return a new object instead"
+            % (located(s, sw.ctx.source), target.attr))
+    return [s]
+
+
+def assign(sw, var, value, s):
+    """``var = value`` and its tangent: a call into user code or a special
+    call by its own handler, any other value through :meth:`Forward.tangent_of`."""
+    sw.defined.add(var)
+    if var not in sw.active:
+        sw.states[var] = Tan()
+        return [s]
+    if isinstance(value, gast.Call):
+        call = sw.ctx.classify(value)
+        if call.kind == "special" and call.special not in ("list.pop", "list.append"):
+            return flow.special_call(sw, var, value, call, s)
+        joint = call.kind == "rule" and call.rule.jvp_joint is not None
+        if (call.kind == "dynamic" or joint) and sw.any_live(call, value):
+            return flow.joint_call(sw, var, value, call, s)
+    code = [s]
+    expr, state, owned = sw.tangent_of(var, value, code, s)
+    if expr is None:
+        sw.states[var] = Tan()
+        return code
+    return code + sw.set(var, expr, s, state, owned)
+
+
+# ---------------------------------------------------------------- values
+
+def name_tangent(sw, var, value, code, s):
+    if not sw.live(value):
+        return None, ZERO, False
+    return N.name(sw.d(value.id)), sw.state(value.id).state, False
+
+
+def binop_tangent(sw, var, value, code, s):
+    call = C.Call("rule", registry.lookup(BINOPS[type(value.op)]), args=[value.left, value.right])
+    return rules.apply_rule(sw, var, call, code, s)
+
+
+def unary_tangent(sw, var, value, code, s):
+    if type(value.op) not in UNARYOPS:
+        return None, ZERO, False
+    call = C.Call("rule", registry.lookup(UNARYOPS[type(value.op)]), args=[value.operand])
+    return rules.apply_rule(sw, var, call, code, s)
+
+
+def sequence_tangent(sw, var, value, code, s):
+    return data.sequence_tangent(sw, value, s)
+
+
+def dict_tangent(sw, var, value, code, s):
+    if not any(sw.live(v) for v in value.values):
+        return None, ZERO, False
+    return gast.Dict(keys=[N.copy(k) for k in value.keys],
+                     values=[sw.maybe(v) for v in value.values]), SET, True
+
+
+# The handler of each construct: a statement's gives the statement with its
+# tangent code, a value's the (expression, state, owned) of ``var = value``'s
+# tangent.
+STATEMENTS = {gast.Assign: assign_statement, gast.Expr: data.expr_statement,
+              gast.FunctionDef: flow.def_statement, gast.If: flow.if_statement,
+              gast.For: flow.for_statement, gast.While: flow.while_statement}
+VALUES = {gast.Name: name_tangent, gast.BinOp: binop_tangent, gast.UnaryOp: unary_tangent,
+          gast.Call: rules.call_tangent, gast.Attribute: data.attr_tangent,
+          gast.Subscript: data.item_tangent, gast.Tuple: sequence_tangent,
+          gast.List: sequence_tangent, gast.Dict: dict_tangent}

@@ -35,6 +35,7 @@ def nested_gradient(sw, var, value, call, s, marker):
         return code + [m.restore for m in marker]
     return Step(marker + [primal], rev)
 
+
 def hvp_adjoint(sw, var, f, xs, starred, s):
     """The adjoint of ``var = gradient(f, *xs)`` when ``bvar`` is not zero:
     the parts of the Hessian-vector product go to ``f`` (its captured
@@ -54,6 +55,7 @@ def hvp_adjoint(sw, var, f, xs, starred, s):
         if sw.is_active(atom):
             code += sw.accumulate(atom.id, expr, False, maybe_none=True, like=s)
     return code
+
 
 def hessian_vector(sw, var, f, xs, starred, s):
     """``_hv = call_tangent(full_gradient, spec, tangents, f, *xs)``: a
@@ -75,6 +77,7 @@ def hessian_vector(sw, var, f, xs, starred, s):
             N.name(sw.externs.ref(FULL_GRAD, "full_gradient")), spec, tans,
             N.copy(f)] + [N.copy(x) for x in xs], keywords=[]), s)]
 
+
 def special_call(sw, var, value, call, s, marker):
     if call.special == "grad" and not sw.any_active(call, value):
         return Step(marker + [N.assign(var, value, s)],
@@ -85,11 +88,13 @@ def special_call(sw, var, value, call, s, marker):
     raise UnsupportedSyntaxError("%s: differentiating through %s() is not supported; %s"
                                  % (located(s, sw.ctx.source), call.special, advice))
 
+
 # ------------------------------------------------------------ calls into user code
 
 def active_spec(sw, value, call, s):
     """Which atoms of a call want gradients, encoded for ``call_fwd``."""
     return call_spec(value, call, s, sw.active, sw.ctx.source)
+
 
 def receiver_adjoint(sw, recv, attr, g, s):
     """``b_obj = add_attr(b_obj, obj, 'attr', g)`` for the callable ``obj.attr``."""
@@ -99,6 +104,7 @@ def receiver_adjoint(sw, recv, attr, g, s):
     a = sw.state(recv.id)
     a.state, a.owned = MAYBE, False
     return [N.assign(sw.b(recv.id), expr, s)]
+
 
 def dynamic_call(sw, var, value, call, s, loops, marker):
     from ad_compiler.runtime.dispatch import call_bwd, call_fwd

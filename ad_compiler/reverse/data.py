@@ -39,6 +39,7 @@ def attr_adjoint(sw, var, value, s):
     a.state, a.owned = MAYBE, False
     return [N.assign(sw.b(base.id), expr, s)]
 
+
 def item_adjoint(sw, var, value, s):
     base = value.value
     if not sw.is_active(base):
@@ -75,6 +76,7 @@ def item_adjoint(sw, var, value, s):
     a.state, a.owned = SET, False
     return code + [N.assign(sw.b(base.id), expr, s)]
 
+
 def sequence_adjoint(sw, var, value, s):
     code = []
     g = sw.b(var)
@@ -91,6 +93,7 @@ def sequence_adjoint(sw, var, value, s):
             code += sw.accumulate(elt.id, expr, False, maybe_none=True, like=s)
     return code
 
+
 def dict_adjoint(sw, var, value, s):
     code = []
     for key, val in zip(value.keys, value.values):
@@ -98,6 +101,7 @@ def dict_adjoint(sw, var, value, s):
             expr = N.call(sw.rt(H.item), [sw.b(var), N.copy(key)])
             code += sw.accumulate(val.id, expr, False, maybe_none=True, like=s)
     return code
+
 
 # ------------------------------------------------------------ mutation
 
@@ -116,6 +120,7 @@ def store_item(sw, s, loops):
             code = store_item_adjoint(sw, base.id, target.slice, value, s)
         return code + [m.restore for m in marker]
     return Step(marker + [s], rev)
+
 
 def store_item_adjoint(sw, var, index, value, s):
     bvar = sw.b(var)
@@ -141,6 +146,7 @@ def store_item_adjoint(sw, var, index, value, s):
     sw.state(var).owned = False
     return code
 
+
 def store_attr(sw, s, loops):
     value = s.value
     if sw.is_active(value):
@@ -150,6 +156,7 @@ def store_attr(sw, s, loops):
             "supported in differentiated code; build and return a new object instead"
             % (located(s, sw.ctx.source), s.targets[0].attr, C.describe(base)))
     return Step([s])
+
 
 def list_append(sw, s, call):
     lst = call.receiver.id
@@ -174,6 +181,7 @@ def list_append(sw, s, call):
         code.append(N.expr_stmt(N.call(N.attribute(lst, "pop")), s))
         return code
     return Step([s], rev)
+
 
 def list_pop(sw, var, value, call, s, marker):
     lst = call.receiver.id

@@ -29,6 +29,7 @@ def if_statement(sw, s, loops):
         return [N.if_(N.copy(s.test), rb + fix_b, ro + fix_o, s)]
     return Step(fwd, rev)
 
+
 def merge(sw, left, right, like):
     merged, fix_l, fix_r = {}, [], []
     for var in sorted(set(left) | set(right)):
@@ -50,6 +51,7 @@ def merge(sw, left, right, like):
         else:
             merged[var] = Adj(MAYBE)
     return merged, fix_l, fix_r
+
 
 def loop_body_rev(sw, body, like):
     """Adjoint of a loop body with adjoint states consistent across iterations."""
@@ -79,6 +81,7 @@ def loop_body_rev(sw, body, like):
     sw.restore_state(start)
     return pre, code + fix
 
+
 def loop_start(sw, start, end):
     """The adjoint states a loop iteration may begin with."""
     out = {v: Adj(a.state, a.owned) for v, a in start.items()}
@@ -99,6 +102,7 @@ def loop_start(sw, start, end):
         s.owned = s.owned and e.owned
     return out
 
+
 def pre_loop(sw, entry, start):
     """Materialise adjoints that the loop accumulates into but are still zero."""
     code = []
@@ -107,6 +111,7 @@ def pre_loop(sw, entry, start):
             value = sw.zero(var) if a.state == SET else N.const(None)
             code.append(N.assign(sw.b(var), value))
     return code
+
 
 def loop_inits(sw, body_steps, defined_before, like):
     """``v = None`` for variables first defined inside an outermost loop.
@@ -120,6 +125,7 @@ def loop_inits(sw, body_steps, defined_before, like):
                 and save.var not in {i.targets[0].id for i in inits}:
             inits.append(N.assign(save.var, N.const(None), like))
     return inits
+
 
 def for_statement(sw, s, loops):
     defined_before = set(sw.assigned)
@@ -153,6 +159,7 @@ def for_statement(sw, s, loops):
             restores += [m.restore for m in pre if isinstance(m, Save)]
         return before + loop + restores
     return Step(fwd, rev)
+
 
 def while_statement(sw, s, loops):
     defined_before = set(sw.assigned)

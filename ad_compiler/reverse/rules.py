@@ -45,6 +45,7 @@ def apply_rule(sw, rule, var, args, keywords, s, call=None):
         code += sw.accumulate(target, expr, fresh(expr), like=s)
     return code
 
+
 def check_arguments(sw, rule, call, params, s):
     """A rule must name every argument it is given, or it may ignore one silently."""
     unknown = [k for k in call.keywords if k is None or k not in params]
@@ -57,6 +58,7 @@ def check_arguments(sw, rule, call, params, s):
                              "with @adjoint(%s)" % (located(s, sw.ctx.source), rule.name,
                                                     what, ", ".join(params), rule.name))
 
+
 def choose(sw, rule, call):
     arg_kinds = [atom_kind(sw, a) for a in call.args]
     for when, vjps in rule.variants:
@@ -67,6 +69,7 @@ def choose(sw, rule, call):
             continue
     return rule.vjps
 
+
 def atom_kind(sw, atom):
     if isinstance(atom, gast.Name):
         return sw.kind(atom.id)
@@ -74,12 +77,14 @@ def atom_kind(sw, atom):
         return K.constant_kind(atom.value)
     return K.OTHER
 
+
 def call_template(sw, t, g, var, call):
     """A rule written as a ``def``: call it instead of inlining."""
     fn = N.name(sw.externs.ref(t, rule_fn_name(t.fn, None)))
     args = [g, N.name(var)] + [N.copy(a) for a in call.args]
     return gast.Call(func=fn, args=args, keywords=[
         gast.keyword(arg=k, value=N.copy(v)) for k, v in call.keywords.items()])
+
 
 def apply_vjp_all(sw, rule, var, call, s):
     fn = N.name(sw.externs.ref(rule.vjp_all, rule_fn_name(rule.vjp_all, rule)))
