@@ -7,6 +7,7 @@ inside generated code get a note naming the generated line and the user's
 ``file:line`` it came from (:func:`errors.annotate`).
 """
 import functools
+import sys
 import types
 from collections import namedtuple
 
@@ -15,7 +16,8 @@ import numpy as np
 from ad_compiler.compiler import RECORDERS as _RECORDERS
 from ad_compiler.front.source import origin_key, unwrap
 from ad_compiler.params import Params as _Params, implicit_gradient as _implicit_gradient
-from ad_compiler.runtime.core.errors import ArgumentError, annotate, function_name, user_site
+from ad_compiler.runtime.core.errors import (ArgumentError, annotate, function_name, user_location,
+                                             user_site)
 from ad_compiler.runtime.core.lru import LRU
 from ad_compiler.runtime.mode import enter as _enter, leave as _leave
 from ad_compiler.runtime.plan import (FAST as _FAST, GRAD as _GRAD, PLANS as _PLANS,  # noqa: F401
@@ -139,6 +141,7 @@ def grad(f, wrt=0):
     14.0
     """
     single, positions = _check_wrt(f, wrt)
+    site = user_location(sys._getframe(1))     # cited for an f with no source (np.sin)
     slot = FastSlot()
 
     def gradient_of_f(*args):
@@ -161,10 +164,10 @@ def grad(f, wrt=0):
             annotate(e)
             raise
 
-    return _grad_of(gradient_of_f, f, wrt, positions, single)
+    return _grad_of(gradient_of_f, f, wrt, positions, single, site)
 
 
-def _grad_of(g, f, wrt, positions, single):
+def _grad_of(g, f, wrt, positions, single, site=None):
     """``g``, named and documented as the gradient of ``f``."""
     g.__name__ = "grad_" + getattr(f, "__name__", "f").strip("<>")
     g.__doc__ = "Gradient of %s with respect to argument(s) %s." % (
@@ -172,7 +175,7 @@ def _grad_of(g, f, wrt, positions, single):
     g.__wrapped__ = f
     # How to differentiate this function itself (grad(grad(f))): through a
     # plain twin that calls gradient(), never through the fast path's source.
-    g.__ad_twin__ = _grad_twin(f, positions, single)
+    g.__ad_twin__ = _grad_twin(f, positions, single, site)
     return g
 
 
@@ -215,7 +218,7 @@ def _positional_count(f):
     return code.co_argcount - len(opened[1])
 
 
-def _grad_twin(f, positions, single):
+def _grad_twin(f, positions, single, site=None):
     """``grad(f, wrt)`` as plain Python the compiler differentiates like any code."""
     code = getattr(getattr(f, "__ad_twin__", f), "__code__", None)
     unary = code is not None and code.co_argcount == 1 and not code.co_flags & 0x0C
@@ -233,6 +236,7 @@ def _grad_twin(f, positions, single):
             return tuple([g[i] for i in positions])
     grad_of.__qualname__ = "grad(%s)" % getattr(f, "__name__", "f")
     grad_of.__ad_origin__ = f       # its generated code cites f's file and line, not ours
+    grad_of.__ad_site__ = site      # ... or, for an f with no source, where grad was called
     key = origin_key(grad_of)
     if key is not None:
         # a code object of its own per user function and depth: a plan is

@@ -4,6 +4,7 @@ like first-order code (a loop at order 2 walks the ``_range1`` it was given)."""
 import math
 import os
 import re
+import sys
 
 import gast
 import numpy as np
@@ -108,10 +109,16 @@ def test_two_user_functions_each_get_their_own_citation():
             assert headers(text)[0][1] == "grad(" * (order - 1) + fn.__name__ + ")" * (order - 1)
 
 
-def test_higher_orders_of_builtins_still_work():
-    # no user source under grad's twin: it cites itself, and computes right
-    assert grad(grad(np.sin))(0.7) == pytest.approx(-math.sin(0.7))
+def test_higher_orders_of_builtins_cite_where_grad_was_called():
+    """No user source under grad's twin (np.sin): its code cites the line that
+    called grad, never api.py (it cited grad's twin in api.py before)."""
+    line = sys._getframe().f_lineno + 1
+    d2 = grad(grad(np.sin))
+    assert d2(0.7) == pytest.approx(-math.sin(0.7))
     assert grad(grad(grad(math.sin)))(0.7) == pytest.approx(-math.cos(0.7))
+    text = adjoint_source(d2, 0.7)
+    assert not [l for l in text.splitlines() if "api.py" in l], text
+    assert headers(text) == [("%s:%d" % (HERE, line), "grad(grad(numpy.sin))")], text
 
 
 def test_a_parameter_rebound_to_a_range_is_not_walked_as_one():

@@ -20,7 +20,7 @@ import types
 import gast
 
 from ad_compiler.runtime.callee import unwrap  # noqa: F401  (re-exported)
-from ad_compiler.runtime.core.errors import ADError, MissingReturnError
+from ad_compiler.runtime.core.errors import ADError, MissingReturnError, public_name
 from ad_compiler.runtime.core.lru import LRU
 from ad_compiler.runtime.generated import GENERATED, register_source  # noqa: F401
 
@@ -130,21 +130,30 @@ def _user_function(f):
 
 def origin_key(func):
     """``(code, depth)`` of the user's function that grad's twin ``func``
-    stands for; None for any other function, or a user's function without
-    Python code (``grad(grad(np.sin))``: the twin then cites itself)."""
+    stands for (for one without Python code, ``grad(grad(np.sin))``: the
+    place grad was called); None for any other function, or when there is
+    neither (the twin then cites itself)."""
     if getattr(func, "__ad_origin__", None) is None:
         return None
     f, depth = _user_function(func)
     code = getattr(f, "__code__", None)
-    return None if code is None else (code, depth)
+    if code is not None:
+        return code, depth
+    site = getattr(func, "__ad_site__", None)
+    return None if site is None else ((site.filename, site.lineno, public_name(f)), depth)
 
 
 def _user_origin(func):
-    """``(file, (def line, "grad(name)"))`` of the user's function under a twin."""
+    """``(file, (def line, "grad(name)"))`` of the user's function under a twin,
+    or of the line that called grad for a function with no source."""
     f, depth = _user_function(func)
-    code = f.__code__
-    filename, (line, name) = _ORIGINS.get(code.co_filename) or (
-        code.co_filename, (code.co_firstlineno, code.co_name))
+    code = getattr(f, "__code__", None)
+    if code is None:
+        site = func.__ad_site__
+        filename, (line, name) = site.filename, (site.lineno, public_name(f))
+    else:
+        filename, (line, name) = _ORIGINS.get(code.co_filename) or (
+            code.co_filename, (code.co_firstlineno, code.co_name))
     return filename, (line, "grad(" * depth + name + ")" * depth)
 
 

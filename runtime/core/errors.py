@@ -236,6 +236,17 @@ def user_site(frame=None):
     return None
 
 
+def user_location(frame):
+    """The :class:`Location` of ``frame`` or of the first frame above it in the
+    user's own files (None if there is none)."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith("<") and not os.path.abspath(filename).startswith(_OWN):
+            return Location(filename, frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
 _LOCATED = re.compile(r"^[^\s:]+:\d+: ")
 
 
