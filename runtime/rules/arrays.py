@@ -87,25 +87,25 @@ def join(h, arrays, axis, how):
 
 
 def_linear(unjoin, out=structure_like(1))
-defvjp(unjoin, lambda h, ans, g, arrays, axis, how: join(h, arrays, axis, how))
+defvjp(unjoin, lambda h, ans, g, arrays, axis, how: join(h, arrays, axis=axis, how=how))
 def_linear(join, out=ARRAY)
-defvjp(join, lambda g, ans, h, arrays, axis, how: unjoin(g, arrays, axis, how))
+defvjp(join, lambda g, ans, h, arrays, axis, how: unjoin(g, arrays, axis=axis, how=how))
 defvjp(numpy.concatenate, lambda g, ans, arrays, axis=0, out=None, dtype=None,
-       casting="same_kind": unjoin(g, arrays, axis, "concatenate"), out=ARRAY)
+       casting="same_kind": unjoin(g, arrays, axis=axis, how="concatenate"), out=ARRAY)
 defjvp(numpy.concatenate, lambda d, ans, arrays, axis=0, out=None, dtype=None,
-       casting="same_kind": join(d, arrays, axis, "concatenate"))
+       casting="same_kind": join(d, arrays, axis=axis, how="concatenate"))
 defvjp(numpy.stack, lambda g, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind":
-       unjoin(g, arrays, axis, "stack"), out=ARRAY)
+       unjoin(g, arrays, axis=axis, how="stack"), out=ARRAY)
 defjvp(numpy.stack, lambda d, ans, arrays, axis=0, out=None, dtype=None, casting="same_kind":
-       join(d, arrays, axis, "stack"))
+       join(d, arrays, axis=axis, how="stack"))
 defvjp(numpy.hstack, lambda g, ans, tup, dtype=None, casting="same_kind":
-       unjoin(g, tup, None, "hstack"), out=ARRAY)
+       unjoin(g, tup, axis=None, how="hstack"), out=ARRAY)
 defjvp(numpy.hstack, lambda d, ans, tup, dtype=None, casting="same_kind":
-       join(d, tup, None, "hstack"))
+       join(d, tup, axis=None, how="hstack"))
 defvjp(numpy.vstack, lambda g, ans, tup, dtype=None, casting="same_kind":
-       unjoin(g, tup, None, "vstack"), out=ARRAY)
+       unjoin(g, tup, axis=None, how="vstack"), out=ARRAY)
 defjvp(numpy.vstack, lambda d, ans, tup, dtype=None, casting="same_kind":
-       join(d, tup, None, "vstack"))
+       join(d, tup, axis=None, how="vstack"))
 
 
 def cast_like(g, x, through=None):
@@ -124,7 +124,7 @@ def cast_like(g, x, through=None):
 
 
 def_linear(cast_like, out=like_arg(0))
-defvjp(cast_like, lambda h, ans, g, x, through=None: cast_like(h, g, through))
+defvjp(cast_like, lambda h, ans, g, x, through=None: cast_like(h, g, through=through))
 
 
 def asarray_vjp(g, a, dtype=None):
@@ -148,21 +148,21 @@ def asarray_like(h, a, dtype=None):
 def_linear(move_like, out=SAME)
 defvjp(move_like, lambda g, ans, value, like: move_like(g, value))
 def_linear(asarray_vjp, out=structure_like(1))
-defvjp(asarray_vjp, lambda h, ans, g, a, dtype=None: asarray_like(h, a, dtype))
+defvjp(asarray_vjp, lambda h, ans, g, a, dtype=None: asarray_like(h, a, dtype=dtype))
 def_linear(asarray_like, out=ARRAY)
-defvjp(asarray_like, lambda g, ans, h, a, dtype=None: asarray_vjp(g, a, dtype))
+defvjp(asarray_like, lambda g, ans, h, a, dtype=None: asarray_vjp(g, a, dtype=dtype))
 defvjp(numpy.asarray, lambda g, ans, a, dtype=None, order=None, device=None, copy=None,
-       like=None: asarray_vjp(g, a, dtype), out=ARRAY)
+       like=None: asarray_vjp(g, a, dtype=dtype), out=ARRAY)
 defjvp(numpy.asarray, lambda d, ans, a, dtype=None, order=None, device=None, copy=None,
-       like=None: move_like(asarray_like(d, a, dtype), ans))
+       like=None: move_like(asarray_like(d, a, dtype=dtype), ans))
 defvjp(numpy.array, lambda g, ans, object, dtype=None, copy=True, order="K", subok=False,
-       ndmin=0, ndmax=0, like=None: asarray_vjp(g, object, dtype), out=ARRAY)
+       ndmin=0, ndmax=0, like=None: asarray_vjp(g, object, dtype=dtype), out=ARRAY)
 defjvp(numpy.array, lambda d, ans, object, dtype=None, copy=True, order="K", subok=False,
-       ndmin=0, ndmax=0, like=None: move_like(asarray_like(d, object, dtype), ans))
+       ndmin=0, ndmax=0, like=None: move_like(asarray_like(d, object, dtype=dtype), ans))
 defvjp(numpy.ndarray.astype, lambda g, ans, a, dtype, order="K", casting="unsafe", subok=True,
-       copy=True: cast_like(g, a, dtype), out=SAME)
+       copy=True: cast_like(g, a, through=dtype), out=SAME)
 defjvp(numpy.ndarray.astype, lambda d, ans, a, dtype, order="K", casting="unsafe", subok=True,
-       copy=True: cast_like(d, ans, dtype))
+       copy=True: cast_like(d, ans, through=dtype))
 
 
 def sort_like(h, a, axis=-1):
@@ -184,13 +184,13 @@ def unsort(g, a, axis=-1):
 
 
 def_linear(sort_like, out=ARRAY)
-defvjp(sort_like, lambda g, ans, h, a, axis=-1: unsort(g, a, axis))
+defvjp(sort_like, lambda g, ans, h, a, axis=-1: unsort(g, a, axis=axis))
 def_linear(unsort, out=like_arg(1))
-defvjp(unsort, lambda h, ans, g, a, axis=-1: sort_like(h, a, axis))
+defvjp(unsort, lambda h, ans, g, a, axis=-1: sort_like(h, a, axis=axis))
 defvjp(numpy.sort, lambda g, ans, a, axis=-1, kind=None, order=None, stable=None:
-       unsort(g, a, axis), out=ARRAY)
+       unsort(g, a, axis=axis), out=ARRAY)
 defjvp(numpy.sort, lambda d, ans, a, axis=-1, kind=None, order=None, stable=None:
-       sort_like(d, a, axis))
+       sort_like(d, a, axis=axis))
 
 # ---------------------------------------------------------------- padding
 # np.pad is linear in the array for the modes that copy elements into the border; the
@@ -239,16 +239,16 @@ def unpad(g, pad_width, mode="constant", reflect_type="even"):
 
 def_linear(pad_tangent, out=ARRAY)
 defvjp(pad_tangent, lambda g, ans, d, pad_width, mode="constant", reflect_type="even":
-       unpad(g, pad_width, mode, reflect_type))
+       unpad(g, pad_width, mode=mode, reflect_type=reflect_type))
 def_linear(unpad, out=ARRAY)
 defvjp(unpad, lambda h, ans, g, pad_width, mode="constant", reflect_type="even":
-       pad_tangent(h, pad_width, mode, reflect_type))
+       pad_tangent(h, pad_width, mode=mode, reflect_type=reflect_type))
 defvjp(numpy.pad, lambda g, ans, array, pad_width, mode="constant", stat_length=None,
        constant_values=0, end_values=0, reflect_type="even":
-       unpad(g, pad_width, mode, reflect_type), out=ARRAY)
+       unpad(g, pad_width, mode=mode, reflect_type=reflect_type), out=ARRAY)
 defjvp(numpy.pad, lambda d, ans, array, pad_width, mode="constant", stat_length=None,
        constant_values=0, end_values=0, reflect_type="even":
-       pad_tangent(d, pad_width, mode, reflect_type))
+       pad_tangent(d, pad_width, mode=mode, reflect_type=reflect_type))
 
 # ---------------------------------------------------------------- constructors
 
@@ -296,29 +296,31 @@ nondifferentiable(linspace_weights, arange_weights, out=ARRAY)
 # start + (stop - start) * t: linear in start and stop (the count and flags are constants).
 defvjp(numpy.linspace,
        lambda g, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
-       device=None: unbroadcast(xp.sum(g * linspace_weights(ans, num, endpoint, axis, retstep,
-                                                            dtype, 0), axis=axis), start),
+       device=None: unbroadcast(xp.sum(g * linspace_weights(
+           ans, num, endpoint=endpoint, axis=axis, retstep=retstep, dtype=dtype, which=0),
+           axis=axis), start),
        lambda g, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
-       device=None: unbroadcast(xp.sum(g * linspace_weights(ans, num, endpoint, axis, retstep,
-                                                            dtype, 1), axis=axis), stop),
+       device=None: unbroadcast(xp.sum(g * linspace_weights(
+           ans, num, endpoint=endpoint, axis=axis, retstep=retstep, dtype=dtype, which=1),
+           axis=axis), stop),
        out=ARRAY)
 defjvp(numpy.linspace,
        lambda d, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
        device=None: broadcast_like(xp.expand_dims(d, axis) * linspace_weights(
-           ans, num, endpoint, axis, retstep, dtype, 0), ans),
+           ans, num, endpoint=endpoint, axis=axis, retstep=retstep, dtype=dtype, which=0), ans),
        lambda d, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
        device=None: broadcast_like(xp.expand_dims(d, axis) * linspace_weights(
-           ans, num, endpoint, axis, retstep, dtype, 1), ans))
+           ans, num, endpoint=endpoint, axis=axis, retstep=retstep, dtype=dtype, which=1), ans))
 # start + k * step: linear in start and step; the stop only sets the length.
 defvjp(numpy.arange,
        lambda g, ans, start, stop=None, step=None, dtype=None, device=None, like=None:
-           xp.sum(g * arange_weights(ans, stop, 0)),
+           xp.sum(g * arange_weights(ans, stop, which=0)),
        None,
        lambda g, ans, start, stop=None, step=None, dtype=None, device=None, like=None:
-           xp.sum(g * arange_weights(ans, stop, 2)), out=ARRAY)
+           xp.sum(g * arange_weights(ans, stop, which=2)), out=ARRAY)
 defjvp(numpy.arange,
        lambda d, ans, start, stop=None, step=None, dtype=None, device=None, like=None:
-           d * arange_weights(ans, stop, 0),
+           d * arange_weights(ans, stop, which=0),
        None,
        lambda d, ans, start, stop=None, step=None, dtype=None, device=None, like=None:
-           d * arange_weights(ans, stop, 2))
+           d * arange_weights(ans, stop, which=2))

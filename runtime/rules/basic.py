@@ -138,14 +138,14 @@ def sorted_tangent(d, x, key=None, reverse=False):
 nondifferentiable(sorted_order, out="const")
 def_linear(sorted_grad, none_ok=True, may_be_none=True)
 defvjp(sorted_grad, lambda h, ans, g, x, key=None, reverse=False:
-       sorted_tangent(h, x, key, reverse))
+       sorted_tangent(h, x, key=key, reverse=reverse))
 def_linear(sorted_tangent, none_ok=True, may_be_none=True)
 defvjp(sorted_tangent, lambda h, ans, d, x, key=None, reverse=False:
-       sorted_grad(h, x, key, reverse))
+       sorted_grad(h, x, key=key, reverse=reverse))
 defvjp(builtins.sorted, lambda g, ans, iterable, key=None, reverse=False:
-       sorted_grad(g, iterable, key, reverse), out=_container_kind("LIST"))
+       sorted_grad(g, iterable, key=key, reverse=reverse), out=_container_kind("LIST"))
 defjvp(builtins.sorted, lambda d, ans, iterable, key=None, reverse=False:
-       sorted_tangent(d, iterable, key, reverse))
+       sorted_tangent(d, iterable, key=key, reverse=reverse))
 
 
 # ---------------------------------------------------------------- math

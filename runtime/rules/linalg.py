@@ -209,20 +209,20 @@ def tensordot_vjp_b(g, a, b, axes=2):
     return xp.transpose(out, tuple(numpy.argsort(paired + free_b)))
 
 
-defvjp(numpy.tensordot, lambda g, ans, a, b, axes=2: tensordot_vjp_a(g, a, b, axes),
-       lambda g, ans, a, b, axes=2: tensordot_vjp_b(g, a, b, axes))
+defvjp(numpy.tensordot, lambda g, ans, a, b, axes=2: tensordot_vjp_a(g, a, b, axes=axes),
+       lambda g, ans, a, b, axes=2: tensordot_vjp_b(g, a, b, axes=axes))
 defjvp(numpy.tensordot, lambda d, ans, a, b, axes=2: xp.tensordot(d, b, axes),
        lambda d, ans, a, b, axes=2: xp.tensordot(a, d, axes))
 def_linear(tensordot_vjp_a, out=like_arg(1))
 defvjp(tensordot_vjp_a, lambda h, ans, g, a, b, axes=2: xp.tensordot(h, b, axes), None,
-       lambda h, ans, g, a, b, axes=2: tensordot_vjp_b(g, h, b, axes))
-defjvp(tensordot_vjp_a, lambda d, ans, g, a, b, axes=2: tensordot_vjp_a(d, a, b, axes), None,
-       lambda d, ans, g, a, b, axes=2: tensordot_vjp_a(g, a, d, axes))
+       lambda h, ans, g, a, b, axes=2: tensordot_vjp_b(g, h, b, axes=axes))
+defjvp(tensordot_vjp_a, lambda d, ans, g, a, b, axes=2: tensordot_vjp_a(d, a, b, axes=axes), None,
+       lambda d, ans, g, a, b, axes=2: tensordot_vjp_a(g, a, d, axes=axes))
 def_linear(tensordot_vjp_b, out=like_arg(2))
 defvjp(tensordot_vjp_b, lambda h, ans, g, a, b, axes=2: xp.tensordot(a, h, axes),
-       lambda h, ans, g, a, b, axes=2: tensordot_vjp_a(g, a, h, axes), None)
-defjvp(tensordot_vjp_b, lambda d, ans, g, a, b, axes=2: tensordot_vjp_b(d, a, b, axes),
-       lambda d, ans, g, a, b, axes=2: tensordot_vjp_b(g, d, b, axes), None)
+       lambda h, ans, g, a, b, axes=2: tensordot_vjp_a(g, a, h, axes=axes), None)
+defjvp(tensordot_vjp_b, lambda d, ans, g, a, b, axes=2: tensordot_vjp_b(d, a, b, axes=axes),
+       lambda d, ans, g, a, b, axes=2: tensordot_vjp_b(g, d, b, axes=axes), None)
 
 
 def inner_vjp_a(g, a, b):
@@ -329,13 +329,14 @@ def_linear(diag_vjp, out=like_arg(1))
 defvjp(diag_vjp, lambda h, ans, g, v, k=0: xp.diag(h, k))
 for _trace in (numpy.trace, numpy.ndarray.trace):
     defvjp(_trace, lambda g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None:
-           trace_vjp(g, a, offset, axis1, axis2), out=drop_two)
+           trace_vjp(g, a, offset=offset, axis1=axis1, axis2=axis2), out=drop_two)
     def_linear(_trace)
 for _diagonal in (numpy.diagonal, numpy.ndarray.diagonal):
     defvjp(_diagonal, lambda g, ans, a, offset=0, axis1=0, axis2=1:
-           diagonal_vjp(g, a, offset, axis1, axis2), out=lambda args, kw: _kinds().array())
+           diagonal_vjp(g, a, offset=offset, axis1=axis1, axis2=axis2),
+           out=lambda args, kw: _kinds().array())
     def_linear(_diagonal)
-defvjp(numpy.diag, lambda g, ans, v, k=0: diag_vjp(g, v, k),
+defvjp(numpy.diag, lambda g, ans, v, k=0: diag_vjp(g, v, k=k),
        out=lambda args, kw: _kinds().array())
 def_linear(numpy.diag)
 

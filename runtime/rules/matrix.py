@@ -126,9 +126,9 @@ def norm_power(ord, x, axis):
 nondifferentiable(norm_power, out="const")
 # d||x||_p = sign(x) |x|^(p-1) / ||x||^(p-1); for p = 2 that is x / ||x||.
 defvjp(numpy.linalg.norm, lambda g, ans, x, ord=None, axis=None, keepdims=False:
-       sum_grad(g / ans ** (norm_power(ord, x, axis) - 1.0), x, axis=axis, keepdims=keepdims)
-       * (xp.sign(x) * xp.abs(x) ** (norm_power(ord, x, axis) - 1.0)),
+       sum_grad(g / ans ** (norm_power(ord, x, axis=axis) - 1.0), x, axis=axis, keepdims=keepdims)
+       * (xp.sign(x) * xp.abs(x) ** (norm_power(ord, x, axis=axis) - 1.0)),
        out=reduction_kind(2, 3))
 defjvp(numpy.linalg.norm, lambda d, ans, x, ord=None, axis=None, keepdims=False:
-       xp.sum(d * xp.sign(x) * xp.abs(x) ** (norm_power(ord, x, axis) - 1.0), axis=axis,
-              keepdims=keepdims) / ans ** (norm_power(ord, x, axis) - 1.0))
+       xp.sum(d * xp.sign(x) * xp.abs(x) ** (norm_power(ord, x, axis=axis) - 1.0), axis=axis,
+              keepdims=keepdims) / ans ** (norm_power(ord, x, axis=axis) - 1.0))

@@ -194,27 +194,27 @@ defvjp(numpy.clip,
        lambda g, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
            unbroadcast(xp.where(ans == a, g, 0.0), a),
        lambda g, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
-           unbroadcast(xp.where(clip_lower(a, ans, a_max, max), g, 0.0), a_min),
+           unbroadcast(xp.where(clip_lower(a, ans, a_max, upper_kw=max), g, 0.0), a_min),
        lambda g, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
-           unbroadcast(xp.where(clip_upper(a, ans, a_max, max), g, 0.0), a_max),
+           unbroadcast(xp.where(clip_upper(a, ans, a_max, upper_kw=max), g, 0.0), a_max),
        None,
        lambda g, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
-           unbroadcast(xp.where(clip_lower(a, ans, a_max, max), g, 0.0), min),
+           unbroadcast(xp.where(clip_lower(a, ans, a_max, upper_kw=max), g, 0.0), min),
        lambda g, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
-           unbroadcast(xp.where(clip_upper(a, ans, a_max, max), g, 0.0), max),
+           unbroadcast(xp.where(clip_upper(a, ans, a_max, upper_kw=max), g, 0.0), max),
        out=ELEMENTWISE)
 defjvp(numpy.clip,
        lambda d, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
            broadcast_like(xp.where(ans == a, d, 0.0), ans),
        lambda d, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
-           broadcast_like(xp.where(clip_lower(a, ans, a_max, max), d, 0.0), ans),
+           broadcast_like(xp.where(clip_lower(a, ans, a_max, upper_kw=max), d, 0.0), ans),
        lambda d, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
-           broadcast_like(xp.where(clip_upper(a, ans, a_max, max), d, 0.0), ans),
+           broadcast_like(xp.where(clip_upper(a, ans, a_max, upper_kw=max), d, 0.0), ans),
        None,
        lambda d, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
-           broadcast_like(xp.where(clip_lower(a, ans, a_max, max), d, 0.0), ans),
+           broadcast_like(xp.where(clip_lower(a, ans, a_max, upper_kw=max), d, 0.0), ans),
        lambda d, ans, a, a_min=None, a_max=None, out=None, min=None, max=None:
-           broadcast_like(xp.where(clip_upper(a, ans, a_max, max), d, 0.0), ans))
+           broadcast_like(xp.where(clip_upper(a, ans, a_max, upper_kw=max), d, 0.0), ans))
 defvjp(numpy.ndarray.clip,
        lambda g, ans, a, min=None, max=None: unbroadcast(xp.where(ans == a, g, 0.0), a),
        lambda g, ans, a, min=None, max=None:

@@ -88,7 +88,8 @@ def extreme_grad(g, a, ans, axis, keepdims, where=True, initial=None):
 
 def_linear(extreme_grad, out=like_arg(1))
 defvjp(extreme_grad, lambda h, ans, g, a, m, axis, keepdims, where=True, initial=None:
-       xp.sum(h * tie_weights(a, m, axis, keepdims, where), axis=axis, keepdims=keepdims))
+       xp.sum(h * tie_weights(a, m, axis=axis, keepdims=keepdims, where=where), axis=axis,
+              keepdims=keepdims))
 
 
 def one_each(a, axis, keepdims, where=True):
@@ -115,7 +116,7 @@ defjvp(numpy.ndarray.sum, lambda d, ans, a, axis=None, dtype=None, out=None, kee
 for _mean in (numpy.mean, numpy.ndarray.mean):
     defvjp(_mean, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
            where=True: sum_grad(g, a, axis=axis, keepdims=keepdims, where=where)
-           / reduced_size(a, axis, where),
+           / reduced_size(a, axis, where=where),
            out=reduction_kind(1, 4))
     def_linear(_mean)
 defjvp(numpy.ndarray.mean, lambda d, ans, a, axis=None, dtype=None, out=None, keepdims=False,
@@ -127,8 +128,8 @@ for _extreme in (numpy.max, numpy.min, numpy.amax, numpy.amin, numpy.ndarray.max
                                      initial=initial),
            out=reduction_kind(1, 3))
     defjvp(_extreme, lambda d, ans, a, axis=None, out=None, keepdims=False, initial=None,
-           where=True: xp.sum(d * tie_weights(a, ans, axis, keepdims, where), axis=axis,
-                              keepdims=keepdims))
+           where=True: xp.sum(d * tie_weights(a, ans, axis=axis, keepdims=keepdims, where=where),
+                              axis=axis, keepdims=keepdims))
 # var: 2 (a - mean) / (n - ddof); std: that / (2 std), except where a slice has one
 # element and std is identically 0 (ddof=0): there the slope is 0, not 0/0.  Complex
 # input is refused (var is not holomorphic).
@@ -136,22 +137,25 @@ for _var in (numpy.var, numpy.ndarray.var):
     defvjp(_var, lambda g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
            where=True: sum_grad(g, a, axis=axis, keepdims=keepdims, where=where) * (2.0 * (
                real_only(a, "numpy.var") - xp.mean(a, axis=axis, keepdims=True, where=where))
-               / (reduced_size(a, axis, where) - ddof)), out=reduction_kind(1, 5))
+               / (reduced_size(a, axis, where=where) - ddof)), out=reduction_kind(1, 5))
     defjvp(_var, lambda d, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
            where=True: xp.sum(d * (2.0 * (
                real_only(a, "numpy.var") - xp.mean(a, axis=axis, keepdims=True, where=where))
-               / (reduced_size(a, axis, where) - ddof)), axis=axis, keepdims=keepdims, where=where))
+               / (reduced_size(a, axis, where=where) - ddof)), axis=axis, keepdims=keepdims,
+               where=where))
 for _std in (numpy.std, numpy.ndarray.std):
     defvjp(_std, lambda g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
-           where=True: sum_grad(g / xp.where(one_each(a, axis, keepdims, where), 1.0, ans), a,
-                                axis=axis, keepdims=keepdims, where=where) * (
+           where=True: sum_grad(g / xp.where(one_each(a, axis, keepdims=keepdims, where=where),
+                                             1.0, ans),
+                                a, axis=axis, keepdims=keepdims, where=where) * (
                (real_only(a, "numpy.std") - xp.mean(a, axis=axis, keepdims=True, where=where))
-               / (reduced_size(a, axis, where) - ddof)), out=reduction_kind(1, 5))
+               / (reduced_size(a, axis, where=where) - ddof)), out=reduction_kind(1, 5))
     defjvp(_std, lambda d, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False,
            where=True: xp.sum(d * (
                (real_only(a, "numpy.std") - xp.mean(a, axis=axis, keepdims=True, where=where))
-               / (reduced_size(a, axis, where) - ddof)), axis=axis, keepdims=keepdims, where=where)
-           / xp.where(one_each(a, axis, keepdims, where), 1.0, ans))
+               / (reduced_size(a, axis, where=where) - ddof)), axis=axis, keepdims=keepdims,
+               where=where)
+           / xp.where(one_each(a, axis, keepdims=keepdims, where=where), 1.0, ans))
 
 def _to_last(a, axis):
     """``a`` with the ``axis`` axes moved to the end and merged: (rest..., n)."""
@@ -214,27 +218,29 @@ nondifferentiable(unsupported_derivative)
 _PROD_ADVICE = ("write the product as np.exp(np.sum(np.log(x))) for positive x, or register "
                 "your own rule with @adjoint(numpy.prod)")
 defvjp(prod_others, lambda g, ans, a, axis=None, initial=None, where=True:
-       prod_pairs(g, a, axis, initial, where), out=like_arg(0))
+       prod_pairs(g, a, axis=axis, initial=initial, where=where), out=like_arg(0))
 defjvp(prod_others, lambda d, ans, a, axis=None, initial=None, where=True:
-       prod_pairs(d, a, axis, initial, where))
+       prod_pairs(d, a, axis=axis, initial=initial, where=where))
 # prod_pairs is symmetric in (v, direction), so it is its own adjoint in v.
 defvjp(prod_pairs, lambda h, ans, v, a, axis=None, initial=None, where=True:
-       prod_pairs(h, a, axis, initial, where),
+       prod_pairs(h, a, axis=axis, initial=initial, where=where),
        lambda h, ans, v, a, axis=None, initial=None, where=True:
            unsupported_derivative(h, "a third derivative of numpy.prod", _PROD_ADVICE),
        out=like_arg(1))
 defjvp(prod_pairs, lambda d, ans, v, a, axis=None, initial=None, where=True:
-       prod_pairs(d, a, axis, initial, where),
+       prod_pairs(d, a, axis=axis, initial=initial, where=where),
        lambda d, ans, v, a, axis=None, initial=None, where=True:
            unsupported_derivative(d, "a third derivative of numpy.prod", _PROD_ADVICE))
 for _prod in (numpy.prod, numpy.ndarray.prod):
     defvjp(_prod, lambda g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
            initial=None, where=True:
-           sum_grad(g, a, axis=axis, keepdims=keepdims) * prod_others(a, axis, initial, where),
+           sum_grad(g, a, axis=axis, keepdims=keepdims)
+           * prod_others(a, axis, initial=initial, where=where),
            out=reduction_kind(1, 4))
     defjvp(_prod, lambda d, ans, a, axis=None, dtype=None, out=None, keepdims=False,
            initial=None, where=True:
-           xp.sum(d * prod_others(a, axis, initial, where), axis=axis, keepdims=keepdims))
+           xp.sum(d * prod_others(a, axis, initial=initial, where=where), axis=axis,
+                  keepdims=keepdims))
 
 
 def cumsum_vjp(g, a, axis):
@@ -247,7 +253,7 @@ def cumsum_vjp(g, a, axis):
 def_linear(cumsum_vjp, out=like_arg(1))
 defvjp(cumsum_vjp, lambda h, ans, g, a, axis: xp.cumsum(h, axis))
 for _cumsum in (numpy.cumsum, numpy.ndarray.cumsum):
-    defvjp(_cumsum, lambda g, ans, a, axis=None, dtype=None, out=None: cumsum_vjp(g, a, axis),
+    defvjp(_cumsum, lambda g, ans, a, axis=None, dtype=None, out=None: cumsum_vjp(g, a, axis=axis),
            out=ARRAY)
     def_linear(_cumsum)
 defjvp(numpy.ndarray.cumsum, lambda d, ans, a, axis=None, dtype=None, out=None:
