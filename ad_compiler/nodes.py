@@ -125,6 +125,21 @@ def walk(node):
                 stack.append(v)
 
 
+def children(node):
+    """The nodes directly under ``node`` (``gast.iter_child_nodes``, faster)."""
+    fields = _CHILDREN.get(node.__class__)
+    if fields is None:
+        fields = _children(node.__class__)
+    out = []
+    for field in fields:
+        v = getattr(node, field, None)
+        if v.__class__ is list:
+            out.extend([x for x in v if isinstance(x, _AST)])
+        elif v is not None and isinstance(v, _AST):
+            out.append(v)
+    return out
+
+
 # Fields that hold a name, a number or a flag in every gast class, never a node.
 _LEAF_FIELDS = frozenset(["id", "attr", "kind", "type_comment", "arg", "asname", "module",
                           "level", "is_async", "conversion", "n", "s", "simple"])

@@ -106,7 +106,7 @@ def local_names(fn):
         if isinstance(node, (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp,
                              gast.Lambda)):
             continue
-        todo.extend(gast.iter_child_nodes(node))
+        todo.extend(N.children(node))
     return names
 
 
@@ -118,7 +118,7 @@ def range_names(fn, locals_):
     if "range" in locals_:
         return set()
     bound, ranges = collections.Counter(), set()
-    for n in gast.walk(fn):
+    for n in N.walk(fn):
         if isinstance(n, gast.Name):
             bound[n.id] += not isinstance(n.ctx, gast.Load)
             continue

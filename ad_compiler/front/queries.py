@@ -16,7 +16,7 @@ def fold_queries(fn, resolver):
     ANF has made every call the whole value of an assignment, so that is
     the only place one can stand.
     """
-    for node in gast.walk(fn):
+    for node in N.walk(fn):
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Call) and \
                 not node.value.args and not node.value.keywords and \
                 resolver.static_or_none(node.value.func) is differentiating:

@@ -19,6 +19,7 @@ import types
 
 import gast
 
+from ad_compiler import nodes as N
 from ad_compiler.runtime.callee import unwrap  # noqa: F401  (re-exported)
 from ad_compiler.runtime.core.errors import ADError, MissingReturnError, public_name
 from ad_compiler.runtime.core.lru import LRU
@@ -102,7 +103,7 @@ def _cited_origin(func, twin_of, node, lines):
     # grad's twin, standing for the user's function: its code cites the
     # user's def line, never our wrapper's file
     filename, origin = _user_origin(func)
-    for n in gast.walk(node):
+    for n in N.walk(node):
         if getattr(n, "lineno", None) is not None:
             n.lineno = n.end_lineno = origin[0]
     return filename, origin
@@ -167,7 +168,7 @@ def _to_user_lines(node, lines):
             cited = int(m.group(1))
         user[i] = cited
     first = next((v for v in user.values() if v is not None), None)
-    for n in gast.walk(node):
+    for n in N.walk(node):
         if getattr(n, "lineno", None) is not None:
             n.lineno = user.get(n.lineno) or first or n.lineno
 

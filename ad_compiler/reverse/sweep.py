@@ -180,7 +180,7 @@ class Reverse(Sweep):
         return all(_real(self.kind(v)) for v in self.active) and \
             not any(v is cmath for v in self.ctx.externs.bound.values()) and \
             all(self.ctx.resolver.lookup(n) is not cmath for n in self.ctx.resolver.assumptions) \
-            and not any(_complex_power(node) for node in gast.walk(fn))
+            and not any(_complex_power(node) for node in N.walk(fn))
 
     def function(self, fn):
         steps = self.block(fn.body, 0)
