@@ -78,22 +78,40 @@ def gradient(f, *args):
 
 
 @_deriving
-def withgradient(f, *args):
+def withgradient(f, *args, wrt=None):
     """The value of ``f`` and its gradients, as ``WithGradient(val, grad)``.
 
     If ``f`` returns a tuple, its first element is differentiated and
-    ``val`` is the whole tuple.
+    ``val`` is the whole tuple.  ``wrt``, a tuple of argument positions,
+    differentiates those arguments only (``grad`` holds theirs, in that
+    order): the others' gradients are never formed.
 
     >>> withgradient(lambda x: x * x, 3.0)
     WithGradient(val=9.0, grad=(6.0,))
+    >>> withgradient(lambda x, y: x * y, 3.0, 4.0, wrt=(1,))
+    WithGradient(val=12.0, grad=(3.0,))
     """
     try:
-        plan, args, inputs = plan_for(f, args, tuple(range(len(args))), _VALUE_AND_GRAD)
+        positions = tuple(range(len(args))) if wrt is None else _positions(wrt, len(args))
+        plan, args, inputs = plan_for(f, args, positions, _VALUE_AND_GRAD)
         val, raw = plan.run(*inputs)
         return WithGradient(val, plan.finish(args, raw))
     except Exception as e:
         annotate(e)
         raise
+
+
+def _positions(wrt, n):
+    """``withgradient``'s ``wrt`` checked: a tuple of positions of the ``n`` arguments."""
+    ok = isinstance(wrt, tuple) and all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) and -n <= i < n
+        for i in wrt)
+    if not ok:
+        site = user_site()
+        raise ArgumentError("%swithgradient(f, *args, wrt=%r): wrt is a tuple of the positions "
+                            "of the arguments to differentiate, each less than the %d given; "
+                            "for example wrt=(0,)" % (site + ": " if site else "", wrt, n))
+    return tuple(int(i) % n for i in wrt)
 
 
 @_deriving

@@ -51,7 +51,8 @@ def train(loss, model, data, state, *, progress=True):
     try:
         for i, batch in enumerate(data):
             args = batch if type(batch) is tuple else (batch,)
-            value, grad = withgradient(_Closure(loss, args), model)
+            # the model alone is differentiated: the batch's gradients are never formed
+            value, grad = withgradient(loss, model, *args, wrt=(0,))
             value = _scalar(value[0] if isinstance(value, tuple) else value, i)
             update(state, model, grad[0])
             losses.append(value)
@@ -60,20 +61,6 @@ def train(loss, model, data, state, *, progress=True):
         bar.close()
         restore_modes(model, saved)
     return losses
-
-
-class _Closure:
-    """``loss`` with its batch bound, differentiated w.r.t. the model only.
-
-    A class rather than a lambda: every step then reuses one compiled plan
-    (keyed on ``__call__``'s code), and the batch's gradient is never formed.
-    """
-
-    def __init__(self, loss, args):
-        self.loss, self.args = loss, args
-
-    def __call__(self, model):
-        return self.loss(model, *self.args)
 
 
 def _scalar(value, i):

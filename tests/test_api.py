@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from ad_compiler import ADError, NonScalarOutputError, grad, gradient, pullback, withgradient
+from ad_compiler import (ADError, ArgumentError, NonScalarOutputError, grad, gradient, pullback,
+                         withgradient)
 
 
 def f(x):
@@ -203,3 +204,14 @@ def test_method_and_callable_object():
     gx, gk = gradient(a.scaled, x, 3.0)
     np.testing.assert_allclose(gx, [6.0, 6.0])
     assert gk == 6.0
+
+
+def test_withgradient_wrt_differentiates_the_positions_given_only():
+    f = lambda x, y, z: x * y + np.sum(z) * y          # noqa: E731
+    z = np.array([1.0, 2.0])
+    assert withgradient(f, 3.0, 4.0, z, wrt=(1,)) == (24.0, (6.0,))
+    val, (gz, gx) = withgradient(f, 3.0, 4.0, z, wrt=(-1, 0))
+    assert val == 24.0 and gx == 4.0 and np.allclose(gz, [4.0, 4.0])
+    for bad in (0, (3,), ("x",), [0]):
+        with pytest.raises(ArgumentError, match="wrt is a tuple of the positions"):
+            withgradient(f, 3.0, 4.0, z, wrt=bad)
