@@ -49,8 +49,13 @@ class Sweep:
         could change it: the checked path (call_fwd, call_jvp) compiles the
         callee, which refuses that."""
         return not getattr(self.ctx.func, "__ad_generated__", False) and any(
-            isinstance(a, gast.Name) and (self.kind(a.id) is None or self.kind(a.id).tag in (
-                "array", "list", "dict", "other")) for a in call.args)
+            self.mutable(a) for a in call.args)
+
+    def mutable(self, atom):
+        """``atom`` is a name that may hold an array or a container (a value a
+        call could change in place)."""
+        return isinstance(atom, gast.Name) and (self.kind(atom.id) is None or self.kind(
+            atom.id).tag in ("array", "list", "dict", "other"))
 
     def kind(self, var):
         return self.kinds.get(var, K.OTHER)
@@ -167,3 +172,21 @@ def has_break(stmts):
         if isinstance(s, gast.If) and (has_break(s.body) or has_break(s.orelse)):
             return True
     return False
+
+
+def writes_differentiated(sw, value, differentiated):
+    """A call of a Python helper, known statically, that changes in place an
+    argument that carries a derivative (``differentiated(atom)``): even when
+    its result carries none, the change does, so the call must take the
+    checked path (which refuses it) instead of running unseen."""
+    from ad_compiler.analysis import mutating
+    func = sw.ctx.resolver.static_or_none(value.func)
+    if not mutating.readable_helper(func):
+        return False
+    try:
+        positions = mutating.changed_positions_of(func)
+    except Exception:               # no source: refused (or ruled) when called
+        return False
+    if positions is None:           # changed and rebound: no proof either way
+        positions = range(len(value.args))
+    return any(i < len(value.args) and differentiated(value.args[i]) for i in positions)

@@ -343,7 +343,23 @@ def zip_over_a_changing_row(x):
     return s
 
 
+def _write_first(p, c):
+    p[0] = c
+
+
+def helper_result_bound_while_it_writes(x):
+    """Fuzz seed 12000000840 (shrunk): the helper's None result bound to a
+    name that carries no derivative made the call run unchecked, and its
+    write into the array went unseen (gradient 3 and tangent 3, not 2; in
+    forward mode the optimiser also dropped the call as pure)."""
+    d = {"a": x, "b": x}
+    y = (np.ones(3) * d["b"]).copy()
+    s = _write_first(y, 0.25)
+    return np.sum(y)
+
+
 @pytest.mark.parametrize("f, phrase", [
+    (helper_result_bound_while_it_writes, "changes its argument 'p' in place"),
     (zip_over_a_changing_array, "the loop walks 'x'"),
     (zip_over_a_changing_row, "the loop walks a view of 'y'"),
     (value_returned_by_a_closure_changed, "shared with another value"),

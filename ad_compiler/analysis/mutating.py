@@ -115,6 +115,11 @@ def _changes(n, params, resolve, seen):
     return out & set(params)
 
 
+def readable_helper(func):
+    """A plain Python function whose own source the analysis may read."""
+    return _has_source_to_read(func)
+
+
 def _has_source_to_read(func):
     """A plain function whose own code is compiled when called: not generated
     code, not one of the transforms the compiler knows (``gradient`` inside

@@ -114,13 +114,19 @@ def expr_statement(sw, s):
         return [N.assign(sw.d(recv.id), N.call(sw.rt(H.append_tangent), [
             N.copy(recv), before, N.copy(item),
             sw.maybe(item) if isinstance(item, gast.Name) else N.const(None)]), s)]
-    if call.kind == "dynamic" and (any(sw.live(a) for a in call.args)
-                                   or sw.passes_mutable(call)):
+    if for_effect(sw, call):
         # The result is dropped, but the call still goes through
         # call_jvp, which refuses a callee that would change its
         # differentiated arguments behind the tangents' back.
         return [N.expr_stmt(flow.joint_call(sw, "_", s.value, call, s)[0].value, s)]
     return [s]
+
+
+def for_effect(sw, call):
+    """A call into user code whose result carries no tangent but that receives
+    live or mutable values: what it does to them still matters."""
+    return call.kind == "dynamic" and (any(sw.live(a) for a in call.args)
+                                       or sw.passes_mutable(call))
 
 
 def mutating_linear(sw, call, s):

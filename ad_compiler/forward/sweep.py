@@ -22,7 +22,7 @@ from ad_compiler.forward import data, flow, rules
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
-from ad_compiler.steps import BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan
+from ad_compiler.steps import BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan, writes_differentiated
 
 
 class Forward(Sweep):
@@ -187,6 +187,13 @@ def assign(sw, var, value, s):
     sw.defined.add(var)
     if var not in sw.active:
         sw.states[var] = Tan()
+        call = sw.ctx.classify(value) if isinstance(value, gast.Call) else None
+        if call is not None and call.kind == "dynamic" and \
+                writes_differentiated(sw, value, sw.live):
+            # the result carries no tangent, but what the call does to its
+            # arguments does: through call_jvp, which checks the callee
+            checked = flow.joint_call(sw, "_", value, call, s)[0].value
+            return [N.assign(var, N.subscript(checked, N.const(0)), s)]
         return [s]
     if isinstance(value, gast.Call):
         call = sw.ctx.classify(value)

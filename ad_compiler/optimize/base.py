@@ -15,7 +15,8 @@ from ad_compiler.runtime.core import kinds as K
 
 _PURE_HELPERS = frozenset(["len", "range", "min", "max", "float", "int", "abs", "sum",
                            "isinstance", "list", "tuple", "slice"])
-_IMPURE_HELPERS = frozenset(["call_fwd", "call_bwd", "restore_region", "scatter_add", "seed"])
+_IMPURE_HELPERS = frozenset(["call_fwd", "call_bwd", "call_jvp", "call_tangent", "restore_region",
+                             "scatter_add", "seed"])
 _PURE_METHODS = frozenset(["copy", "sum", "reshape", "transpose", "conj", "astype"])
 
 

@@ -30,7 +30,7 @@ from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import ADError, NoAdjointError, located
 from ad_compiler.steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step, Sweep,
-                               deposit_fn)
+                               deposit_fn, writes_differentiated)
 
 
 def _real(k):
@@ -227,17 +227,26 @@ def expr_statement(sw, s, loops):
     call = sw.ctx.classify(s.value)
     if call.kind == "special" and call.special == "list.append":
         return data.list_append(sw, s, call)
-    if call.kind == "dynamic" and (sw.any_active(call, s.value) or sw.passes_mutable(call)):
-        # The result is dropped, so no gradient flows back; the call still
-        # goes through call_fwd, which refuses a callee that would change
-        # its differentiated arguments behind the adjoint's back.
-        from ad_compiler.runtime.dispatch import call_fwd
-        spec, _ = calls.active_spec(sw, s.value, call, s)
-        args = [N.copy(s.value.func), N.tuple_([N.const(x) for x in spec])] + \
-            [N.copy(a) for a in s.value.args]
-        return Step([N.expr_stmt(gast.Call(func=sw.rt(call_fwd), args=args,
-                                           keywords=N.copy(s.value.keywords)), s)])
+    if _for_effect(sw, call, s.value):
+        return Step([N.expr_stmt(_checked_call(sw, call, s.value, s), s)])
     return Step([s])
+
+
+def _for_effect(sw, call, value):
+    """A call into user code whose result carries no gradient but that receives
+    differentiated or mutable values: what it does to them still matters."""
+    return call.kind == "dynamic" and (sw.any_active(call, value) or sw.passes_mutable(call))
+
+
+def _checked_call(sw, call, value, s):
+    """``call_fwd(f, spec, *args)`` for such a call: it compiles the callee,
+    which refuses to change its differentiated arguments behind the
+    adjoint's back (there is no adjoint to carry the change)."""
+    from ad_compiler.runtime.dispatch import call_fwd
+    spec, _ = calls.active_spec(sw, value, call, s)
+    args = [N.copy(value.func), N.tuple_([N.const(x) for x in spec])] + \
+        [N.copy(a) for a in value.args]
+    return gast.Call(func=sw.rt(call_fwd), args=args, keywords=N.copy(value.keywords))
 
 
 def return_statement(sw, s, loops):
@@ -268,6 +277,12 @@ def assign(sw, var, value, s, loops):
     marker = sw.save(var, loops, s)
     primal = N.assign(var, value, s)
     if var not in sw.active:
+        call = sw.ctx.classify(value) if isinstance(value, gast.Call) else None
+        if call is not None and call.kind == "dynamic" and \
+                writes_differentiated(sw, value, sw.is_active):
+            # (fuzz seed 12000000840: a helper writing into an array, its
+            # None result bound to a name, ran unchecked: a wrong gradient)
+            primal = N.assign(var, N.subscript(_checked_call(sw, call, value, s), N.const(0)), s)
         return Step(marker + [primal], lambda: [m.restore for m in marker])
     if isinstance(value, gast.Call):
         call = sw.ctx.classify(value)
