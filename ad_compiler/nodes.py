@@ -103,8 +103,10 @@ def statements(stmts):
             yield from statements(s.orelse)
 
 
-def walk(node):
-    """Every node under ``node`` (or under each node of a list), in no set order.
+def walk(node, into=None):
+    """Every node under ``node`` (or under each node of a list), in no set order;
+    with ``into``, the nodes for which ``into(n)`` is false are given but not
+    entered (a nested function's own scope, say).
 
     A plain stack over the fields that can hold nodes (the class's
     ``_CHILDREN``): several times faster than ``gast.walk``, which matters
@@ -114,6 +116,8 @@ def walk(node):
     while stack:
         n = stack.pop()
         yield n
+        if into is not None and not into(n):
+            continue
         fields = _CHILDREN.get(n.__class__)
         if fields is None:
             fields = _children(n.__class__)
@@ -123,21 +127,6 @@ def walk(node):
                 stack.extend([x for x in v if isinstance(x, _AST)])
             elif v is not None and isinstance(v, _AST):
                 stack.append(v)
-
-
-def children(node):
-    """The nodes directly under ``node`` (``gast.iter_child_nodes``, faster)."""
-    fields = _CHILDREN.get(node.__class__)
-    if fields is None:
-        fields = _children(node.__class__)
-    out = []
-    for field in fields:
-        v = getattr(node, field, None)
-        if v.__class__ is list:
-            out.extend([x for x in v if isinstance(x, _AST)])
-        elif v is not None and isinstance(v, _AST):
-            out.append(v)
-    return out
 
 
 # Fields that hold a name, a number or a flag in every gast class, never a node.

@@ -95,19 +95,19 @@ def local_names(fn):
     for extra in (args.vararg, args.kwarg):
         if extra is not None:
             names.add(extra.id)
-    todo = list(fn.body)
-    while todo:
-        node = todo.pop()
+    for node in N.walk(fn.body, into=_same_scope):
         if isinstance(node, gast.FunctionDef):
             names.add(node.name)
-            continue                      # its body is its own scope
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+        elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             names.add(node.id)
-        if isinstance(node, (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp,
-                             gast.Lambda)):
-            continue
-        todo.extend(N.children(node))
     return names
+
+
+def _same_scope(node):
+    """Whether ``node``'s children bind names in the enclosing function (a nested
+    def, lambda or comprehension has a scope of its own)."""
+    return not isinstance(node, (gast.FunctionDef, gast.ListComp, gast.SetComp, gast.DictComp,
+                                 gast.GeneratorExp, gast.Lambda))
 
 
 def range_names(fn, locals_):
