@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ad_compiler import ADError, gradient
-from ad_compiler.front import source
+from ad_compiler.front import locate, source
 from ad_compiler.codegen import unparse
 
 double, square = (lambda x: 2 * x), (lambda x: x * x)
@@ -83,14 +83,14 @@ def test_lambdas_in_default_arguments():
 
 def test_lambdas_found_from_their_statement_or_the_whole_file(monkeypatch):
     # the statement around the line is parsed alone; the whole file is the fallback
-    monkeypatch.setattr(source, "_lambdas_near", lambda lines, line: None)
+    monkeypatch.setattr(locate, "_lambdas_near", lambda lines, line: None)
     test_lambda_matching_with_and_without_column_positions(monkeypatch, True)
 
 
 def test_lambda_statement_search_gives_up_on_a_partial_statement():
     lines = ["x = [1,\n", "     2]\n", "else:\n", "    f = (lambda t: t,\n", "         0)\n"]
-    assert source._lambdas_near(lines, 4) is None               # 'else:' is no statement
-    found = source._lambdas_near(["g = (0,\n", "     lambda t: t * 2)\n"], 2)
+    assert locate._lambdas_near(lines, 4) is None               # 'else:' is no statement
+    found = locate._lambdas_near(["g = (0,\n", "     lambda t: t * 2)\n"], 2)
     assert [n.lineno for n in found] == [2]
 
 
@@ -99,16 +99,16 @@ def test_identical_lambdas_on_one_line_are_interchangeable():
 
 
 def _picked(fn):
-    """The body of the lambda node that _find_lambda picks for ``fn``."""
+    """The body of the lambda node that lambda_definition picks for ``fn``."""
     code = fn.__code__
     lines = linecache.getlines(code.co_filename)
-    return unparse(source._find_lambda(code, lines).body[0].value)
+    return unparse(locate.lambda_definition(code, lines).body[0].value)
 
 
 @pytest.mark.parametrize("positions", [True, False], ids=["positions", "code-objects"])
 def test_lambda_matching_with_and_without_column_positions(monkeypatch, positions):
     if not positions:       # what Python < 3.11 does, checked on every version
-        monkeypatch.setattr(source, "_match_positions", lambda code, lambdas: [])
+        monkeypatch.setattr(locate, "_match_positions", lambda code, lambdas: [])
     assert [_picked(f) for f in (double, square, triple, cube)] == \
         ["2 * x", "x * x", "3 * x", "y * y * y"]
     assert [_picked(f) for f in (halve, negate, plus)] == ["x / 2.0", "-x", "x + 1.0"]
@@ -124,10 +124,10 @@ def test_lambda_matching_with_and_without_column_positions(monkeypatch, position
 
 def test_lambda_matching_by_code_refuses_code_from_elsewhere():
     code = halve.__code__
-    parsed = source._parse_file(code.co_filename, linecache.getlines(code.co_filename))
+    parsed = locate.parse_file(code.co_filename, linecache.getlines(code.co_filename))
     lambdas = parsed.lambdas_at(code.co_firstlineno)
-    assert source._match_code(code, lambdas) == [lambdas[0]]
-    assert source._match_code(square.__code__, lambdas) == []
+    assert locate._match_code(code, lambdas) == [lambdas[0]]
+    assert locate._match_code(square.__code__, lambdas) == []
 
 
 def test_nested_function():
@@ -217,3 +217,74 @@ def test_redefined_function_never_gets_a_stale_adjoint():
         exec(compile(text, filename, "exec"), ns)
         results.append(gradient(ns["h"], 1.0)[0])
     assert results == [2.0, 3.0]
+
+
+# ---------------------------------------------------------------- parsing fast, as gast would
+
+def _defs_of(module):
+    """Code objects of every def in ``module``'s file (nested ones included)."""
+    import types
+    found, todo = [], [compile(open(module.__file__).read(), module.__file__, "exec")]
+    while todo:
+        code = todo.pop()
+        for c in code.co_consts:
+            if isinstance(c, types.CodeType):
+                todo.append(c)
+                if not c.co_name.startswith("<"):
+                    found.append(c)
+    return found
+
+
+_MODULES = ["ad_compiler.front.source", "ad_compiler.optimize.folding", "layers.basic",
+            "layers.losses", "runtime.rules.linalg", "tests.test_semantics", "json.decoder",
+            "textwrap", "argparse", "dataclasses", "inspect"]
+
+
+@pytest.mark.parametrize("name", _MODULES)
+def test_definitions_are_what_tokenizing_and_gast_give(name):
+    """The quick block (ended by the code's last line) and the direct
+    converter give what inspect.getblock and gast.ast_to_gast do, for every
+    def of a module of ours and of the standard library."""
+    import ast
+    import gast
+    import importlib
+    import textwrap
+    module = importlib.import_module(name)
+    lines = linecache.getlines(module.__file__)
+    checked = 0
+    for code in _defs_of(module):
+        first = code.co_firstlineno
+        block = "".join(__import__("inspect").getblock(lines[first - 1:]))
+        try:
+            tree = ast.parse(textwrap.dedent(block))
+        except SyntaxError:
+            continue
+        if not isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue        # a class body
+        ast.increment_lineno(tree, first - 1)
+        expected = gast.ast_to_gast(tree.body[0])
+        expected.decorator_list = []
+        got = locate.definition(code, lines)
+        assert gast.dump(got, include_attributes=True) == \
+            gast.dump(expected, include_attributes=True), (name, code.co_name, first)
+        checked += 1
+    assert checked > 5
+
+
+def test_a_block_that_ends_without_an_instruction_is_read_whole():
+    """A trailing ``pass``, string or comment: the last instruction is not
+    the last line, so the block is read to its end all the same."""
+    namespace = {}
+    text = ("def f(x):\n    y = x * 2\n    if y:\n        pass\n"
+            "def g(x):\n    return (x\n)\n"
+            "def h(x):\n    return x\n    'trailing'\n")
+    filename = "<test trailing block>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    exec(compile(text, filename, "exec"), namespace)
+    lines = text.splitlines(True)
+    try:
+        bodies = {name: len(locate.definition(namespace[name].__code__, lines).body)
+                  for name in "fgh"}
+    finally:
+        del linecache.cache[filename]
+    assert bodies == {"f": 2, "g": 1, "h": 2}
