@@ -108,13 +108,16 @@ def walk(node, into=None):
     with ``into``, the nodes for which ``into(n)`` is false are given but not
     entered (a nested function's own scope, say).
 
-    A plain stack over the fields that can hold nodes (the class's
-    ``_CHILDREN``): several times faster than ``gast.walk``, which matters
-    because the optimiser walks statements many times.
+    Contexts and operators (``Load``, ``Add``, ``Eq``...) are not given: they
+    are read through their parent's ``ctx``, ``op`` and ``ops``, and they were
+    two nodes in five.  A plain stack over the fields that can hold nodes (the
+    class's ``_CHILDREN``): several times faster than ``gast.walk``, which
+    matters because the optimiser walks statements many times.
     """
     stack = list(node) if isinstance(node, list) else [node]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        n = stack.pop()
+        n = pop()
         yield n
         if into is not None and not into(n):
             continue
@@ -124,15 +127,21 @@ def walk(node, into=None):
         for field in fields:
             v = getattr(n, field, None)
             if v.__class__ is list:
-                stack.extend([x for x in v if isinstance(x, _AST)])
+                extend([x for x in v if isinstance(x, _AST)])
             elif v is not None and isinstance(v, _AST):
                 stack.append(v)
 
 
-# Fields that hold a name, a number or a flag in every gast class, never a node.
+# Fields that hold a name, a number or a flag in every gast class, never a
+# node, and those that hold only a context or operators (see ``walk``).
 _LEAF_FIELDS = frozenset(["id", "attr", "kind", "type_comment", "arg", "asname", "module",
-                          "level", "is_async", "conversion", "n", "s", "simple"])
-_CHILDREN = {}
+                          "level", "is_async", "conversion", "n", "s", "simple",
+                          "ctx", "op", "ops"])
+_CHILDREN = {gast.Constant: ()}      # (its value is a Python object, never a node)
+
+
+_STATELESS = frozenset(c for c in vars(gast).values() if isinstance(c, type) and issubclass(
+    c, (gast.expr_context, gast.operator, gast.cmpop, gast.unaryop, gast.boolop)))
 
 
 def _children(cls):
@@ -169,10 +178,11 @@ def loaded_names(node):
 
 
 def copy(node):
-    """A deep copy of an AST (or a list of them): faster than ``copy.deepcopy``."""
+    """A deep copy of an AST (or a list of them): faster than ``copy.deepcopy``.
+    Contexts and operators are shared, not copied: they hold no state."""
     if node.__class__ is list:
         return [copy(x) for x in node]
-    if not isinstance(node, _AST):
+    if node.__class__ in _STATELESS or not isinstance(node, _AST):
         return node
     new = node.__class__.__new__(node.__class__)
     d = new.__dict__
