@@ -35,8 +35,9 @@ def unparse(node):
     return astunparse.unparse(tree).strip()
 
 
-def _to_ast(node):
+def _to_ast(node, used=None):
     """gast to ast; statements the compiler made have no line (``None``: no comment).
+    Every name read or written is added to the set ``used`` (when given).
 
     A direct copy, field by field (gast's own converter, a generic visitor
     plus ``copy_location`` and a walk to mark missing lines, was two thirds
@@ -47,7 +48,7 @@ def _to_ast(node):
     tp = node.__class__
     convert = _SPECIAL.get(tp)
     if convert is not None:
-        return convert(node)
+        return convert(node, used)
     cls = _AST_CLASS.get(tp)
     if cls is None:
         cls = _AST_CLASS[tp] = getattr(ast, tp.__name__)
@@ -56,9 +57,9 @@ def _to_ast(node):
     for field in cls._fields:
         value = getattr(node, field, None)
         if value.__class__ is list:
-            value = [_to_ast(v) if isinstance(v, gast.AST) else v for v in value]
+            value = [_to_ast(v, used) if isinstance(v, gast.AST) else v for v in value]
         elif isinstance(value, gast.AST):
-            value = _to_ast(value)
+            value = _to_ast(value, used)
         setattr(new, field, value)
     if _STATEMENT[cls]:         # (only statements' lines are read: for the comments)
         _locate(new, node)
@@ -72,29 +73,32 @@ def _locate(new, node):
     new.end_col_offset = getattr(node, "end_col_offset", 0)
 
 
-def _name(node):
+def _name(node, used):
+    if used is not None:
+        used.add(node.id)
     return ast.Name(node.id, _CONTEXTS[node.ctx.__class__])
 
 
-def _arg(node):
+def _arg(node, used):
     if node is None:
         return None
-    new = ast.arg(node.id, node.annotation and _to_ast(node.annotation), node.type_comment)
+    new = ast.arg(node.id, node.annotation and _to_ast(node.annotation, used), node.type_comment)
     _locate(new, node)
     return new
 
 
-def _arguments(node):
-    return ast.arguments([_arg(a) for a in node.posonlyargs], [_arg(a) for a in node.args],
-                         _arg(node.vararg), [_arg(a) for a in node.kwonlyargs],
-                         [d if d is None else _to_ast(d) for d in node.kw_defaults],
-                         _arg(node.kwarg), [_to_ast(d) for d in node.defaults])
+def _arguments(node, used):
+    return ast.arguments([_arg(a, used) for a in node.posonlyargs],
+                         [_arg(a, used) for a in node.args],
+                         _arg(node.vararg, used), [_arg(a, used) for a in node.kwonlyargs],
+                         [d if d is None else _to_ast(d, used) for d in node.kw_defaults],
+                         _arg(node.kwarg, used), [_to_ast(d, used) for d in node.defaults])
 
 
-def _handler(node):
-    new = ast.ExceptHandler(node.type and _to_ast(node.type),
+def _handler(node, used):
+    new = ast.ExceptHandler(node.type and _to_ast(node.type, used),
                             node.name.id if node.name is not None else None,
-                            [_to_ast(s) for s in node.body])
+                            [_to_ast(s, used) for s in node.body])
     _locate(new, node)
     return new
 
@@ -175,20 +179,22 @@ def function_def(name, params, body, lineno=None):
     return fdef
 
 
-def render(functions, externs, header, filename):
-    """The full module text: a factory taking the externs, returning the functions."""
+def render(functions, candidates, header, filename):
+    """``(text, externs)``: the full module text, a factory taking the externs
+    and returning the functions, and the externs it takes: those of
+    ``candidates`` (name -> object) that the functions use."""
     printer = Printer(filename)
-    names = sorted(externs)
-    printer.lines.append("# " + header)
-    printer.lines.append("def _factory(%s):" % ", ".join(names))
+    used = set()
     for fdef in functions:
         printer.last = None
-        tree = _to_ast(fdef)
+        tree = _to_ast(fdef, used)
         tree.generated = True
         printer.stmt(tree, 1)
+    names = sorted(k for k in candidates if k in used)
     result = ", ".join(f.name for f in functions)
-    printer.lines.append(INDENT + "return " + result + ("," if len(functions) == 1 else ""))
-    return "\n".join(printer.lines) + "\n"
+    lines = ["# " + header, "def _factory(%s):" % ", ".join(names)] + printer.lines
+    lines.append(INDENT + "return " + result + ("," if len(functions) == 1 else ""))
+    return "\n".join(lines) + "\n", {k: candidates[k] for k in names}
 
 
 def compile_module(text, externs, user_globals, label):

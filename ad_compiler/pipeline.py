@@ -66,9 +66,12 @@ class Context:
         self.cells = [] if generated else list(code.co_freevars)
         self.params = _param_names(source.node)
         self.inputs = self.cells + self.params
-        self.namer = Namer(N.names_in(source.node) | set(self.inputs))
-        # (computed once: the checks below ask for them several times)
-        self.locals = anf.local_names(source.node)
+        if source.scope is None:
+            source.scope = (frozenset(N.names_in(source.node)),
+                            frozenset(anf.local_names(source.node)))
+        self.namer = Namer(source.scope[0] | set(self.inputs))
+        # (computed once per source: the checks below ask for them several times)
+        self.locals = source.scope[1]
         self.resolver = Resolver(func, self.locals)
         self.externs = Externs(self.namer, self.resolver.lookup)
         self.resolver.externs = self.externs.bound
@@ -216,17 +219,13 @@ def _rendered(functions, ctx, source):
         os.path.basename(source.filename), source.origin[0], source.origin[1],
         "tangent-only jvp" if options.tangent_only else options.mode,
         ", ".join(ctx.wrt) or "()")
-    used = set()
-    for f in functions:
-        used |= N.names_in(f)
-    externs = {k: v for k, v in ctx.externs.bound.items() if k in used}
-    return codegen.render(functions, externs, header, source.filename), externs
+    return codegen.render(functions, ctx.externs.bound, header, source.filename)
 
 
 def _analysed(func, source, options, active_indices, input_kinds):
     """Source -> ANF -> structured control flow -> kinds and activity."""
     ctx = Context(func, source, options)
-    fn = anf.normalise(source, ctx.namer, ctx.externs, ctx.resolver.is_module)
+    fn = anf.normalise(source, ctx.namer, ctx.externs, ctx.resolver.is_module, ctx.locals)
     fn = cflow.structure(fn, ctx.namer)
     queries.fold_queries(fn, ctx.resolver)
     ctx.analyse(fn, active_indices, input_kinds)

@@ -134,10 +134,11 @@ def range_names(fn, locals_):
     return {r for r in ranges if bound[r] == 1}
 
 
-def normalise(source, namer, externs, is_module):
-    """Return a copy of ``source.node`` in A-normal form."""
+def normalise(source, namer, externs, is_module, locals_):
+    """Return a copy of ``source.node`` in A-normal form; ``locals_`` are its
+    :func:`local_names` (which the caller has already)."""
     fn = N.copy(source.node)
-    norm = Normaliser(namer, externs, local_names(fn), is_module, source.filename)
+    norm = Normaliser(namer, externs, locals_, is_module, source.filename)
     norm.ranges = range_names(fn, norm.locals)
     fn.body = norm.block(fn.body)
     return fn

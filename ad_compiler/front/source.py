@@ -23,7 +23,7 @@ from ad_compiler.runtime.generated import GENERATED, register_source  # noqa: F4
 class Source:
     """A parsed function: the gast node plus where it came from."""
 
-    __slots__ = ("node", "filename", "name", "lineno", "code", "origin")
+    __slots__ = ("node", "filename", "name", "lineno", "code", "origin", "scope")
 
     def __init__(self, node, filename, name, lineno, code, origin=None):
         self.node = node
@@ -35,6 +35,9 @@ class Source:
         # generated headers cite: itself, unless it is generated code or one
         # of our wrappers (``grad(f)``'s twin)
         self.origin = origin or (lineno, name)
+        # (every name in it, its local names): set by the first build that
+        # asks, shared by the builds after (the tree is never changed in place)
+        self.scope = None
 
     def __repr__(self):
         return "<Source %s at %s:%d>" % (self.name, self.filename, self.lineno)

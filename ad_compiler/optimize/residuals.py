@@ -30,15 +30,18 @@ def shape_residuals(fdef, opt):
     for s in body:
         for name, n in opt.facts(s).stores.items():
             assigned[name] = assigned.get(name, 0) + n
-    # A nested function may read a user's variable later through its closure.
-    closures = any(n.__class__ in (gast.FunctionDef, gast.Lambda) for n in N.walk(body))
     candidates = {s.targets[0].id for s in forward if _plain(s)
                   and assigned.get(s.targets[0].id) == 1
-                  and (opt.ours(s.targets[0].id) or not closures)
                   and K.is_array(opt.ctx.kinds.get(s.targets[0].id))}
     candidates &= _shape_only_uses(adjoint, unbroadcast)
     if not candidates:
         return False
+    # A nested function may read a user's variable later through its closure.
+    users = {c for c in candidates if not opt.ours(c)}
+    if users and any(n.__class__ in (gast.FunctionDef, gast.Lambda) for n in N.walk(body)):
+        candidates -= users
+        if not candidates:
+            return False
     last = {}
     for i, s in enumerate(forward):
         for name in N.loaded_names(s) & candidates:
@@ -56,17 +59,15 @@ def _plain(s):
 
 def _shape_only_uses(stmts, unbroadcast):
     """Names read in ``stmts`` only as ``unbroadcast``'s second argument."""
-    shape_only, other = set(), set()
-    for s in stmts:
-        witnesses = set()
-        for n in N.walk(s):
-            if (n.__class__ is gast.Call and n.func.__class__ is gast.Name
-                    and n.func.id == unbroadcast and len(n.args) == 2
-                    and n.args[1].__class__ is gast.Name):
-                witnesses.add(id(n.args[1]))
-                shape_only.add(n.args[1].id)
-        for n in N.walk(s):
-            if n.__class__ is gast.Name and n.ctx.__class__ is gast.Load \
-                    and id(n) not in witnesses:
-                other.add(n.id)
-    return shape_only - other
+    shape_only, witnesses, loads = set(), set(), []
+    for n in N.walk(stmts):
+        cls = n.__class__
+        if cls is gast.Name:
+            if n.ctx.__class__ is gast.Load:
+                loads.append(n)
+        elif (cls is gast.Call and n.func.__class__ is gast.Name
+              and n.func.id == unbroadcast and len(n.args) == 2
+              and n.args[1].__class__ is gast.Name):
+            witnesses.add(id(n.args[1]))
+            shape_only.add(n.args[1].id)
+    return shape_only - {n.id for n in loads if id(n) not in witnesses}

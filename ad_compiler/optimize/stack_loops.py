@@ -58,14 +58,17 @@ def _pushed_once_per_iteration(fdef, stack):
 
 def walk_stacks(fdef, externs):
     """Rewrite the top-level reverse loops of ``fdef`` that can walk their stack."""
+    loops = [loop for loop in fdef.body
+             if isinstance(loop, gast.For) and _is_reversed_range(loop) and loop.body
+             and all(isinstance(s, gast.Pass) for s in loop.orelse)]
+    if not loops:
+        return          # (no walk over the whole function for its loads)
     loads = {}
     for n in N.walk(fdef):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
             loads[n.id] = loads.get(n.id, 0) + 1
-    for loop in fdef.body:
-        if not (isinstance(loop, gast.For) and _is_reversed_range(loop) and loop.body
-                and all(isinstance(s, gast.Pass) for s in loop.orelse)
-                and loads.get(loop.target.id, 0) == 0):
+    for loop in loops:
+        if loads.get(loop.target.id, 0) != 0:
             continue
         popped = _pop_of(loop.body[0])
         if popped is None or loads.get(popped[1]) != 2 or \
