@@ -152,17 +152,20 @@ def _children(cls):
 def transform(node, fn):
     """Rewrite ``node`` bottom-up: children first, then ``fn(node)`` replaces it.
 
-    ``fn`` returns the node to put in place (often ``node`` itself).  Much
+    Contexts and operators are not given to ``fn`` (as in :func:`walk`).  Much
     faster than ``ast.NodeTransformer``, whose generic visitor dominates
     compile time otherwise.
     """
-    for field in node._fields:
+    fields = _CHILDREN.get(node.__class__)
+    if fields is None:
+        fields = _children(node.__class__)
+    for field in fields:
         v = getattr(node, field, None)
         if v.__class__ is list:
             for i, x in enumerate(v):
                 if isinstance(x, _AST):
                     v[i] = transform(x, fn)
-        elif isinstance(v, _AST):
+        elif v is not None and isinstance(v, _AST):
             setattr(node, field, transform(v, fn))
     return fn(node)
 
