@@ -175,12 +175,17 @@ def has_break(stmts):
 
 
 def writes_differentiated(sw, value, differentiated):
-    """A call of a Python helper, known statically, that changes in place an
-    argument that carries a derivative (``differentiated(atom)``): even when
-    its result carries none, the change does, so the call must take the
-    checked path (which refuses it) instead of running unseen."""
+    """A call that may change in place an argument that carries a derivative
+    (``differentiated(atom)``): even when its result carries none, the
+    change does, so the call must take the checked path (which refuses it)
+    instead of running unseen.  A Python helper known statically is read
+    to see; a callee known only when the code runs (a function passed in)
+    may, whenever such an argument reaches it."""
     from ad_compiler.analysis import mutating
     func = sw.ctx.resolver.static_or_none(value.func)
+    if func is None:
+        atoms = [a.value if a.__class__ is gast.Starred else a for a in value.args]
+        return any(differentiated(a) for a in atoms + [k.value for k in value.keywords])
     if not mutating.readable_helper(func):
         return False
     try:

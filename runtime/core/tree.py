@@ -64,6 +64,10 @@ def _fields_equal(a, b):
 _OPAQUE = (types.BuiltinFunctionType, types.MethodType, types.ModuleType, type, np.ufunc,
            np.dtype, slice, range, bytes, type(Ellipsis), str, bool, np.bool_,
            np.random.Generator, np.random.RandomState, np.random.BitGenerator)
+if not isinstance(np.copy, types.FunctionType):
+    # NumPy >= 1.25 wraps its functions in a C type (``np.copy`` passed as an
+    # argument has no gradient: it is a function, not a container)
+    _OPAQUE += (type(np.copy),)
 
 _NODES = {}      # class -> (flatten(obj) -> (children, aux), unflatten(aux, children))
 
