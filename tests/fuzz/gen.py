@@ -479,8 +479,14 @@ def m_inplace(g):
 
 
 def _mutating_helper(g, y):
-    """Call a module-level helper that changes its array argument in place."""
-    variant = g.r.choice((0, 2) if g.loops else (0, 1, 2))   # no p *= p in loops
+    """Call a module-level helper that changes its array argument in place
+    (variant 3: through a name the compiler cannot resolve, its result
+    bound to a name nothing reads)."""
+    variant = g.r.choice((0, 2, 3) if g.loops else (0, 1, 2, 3))   # no p *= p in loops
+    if variant == 3:
+        h = g.add_helper("mutating_helper", "(p, c):", ["p[0] = c", "return None"])
+        fn, out = g.fresh("fn"), g.fresh("r")
+        return ["%s = (%s,)[0]" % (fn, h), "%s = %s(%s, %s)" % (out, fn, y, g.s(1))]
     if variant == 0:
         h = g.add_helper("mutating_helper", "(p, c):", ["p += c", "return None"])
         return ["%s(%s, %s)" % (h, y, g.s(1))]
