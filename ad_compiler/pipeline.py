@@ -111,7 +111,7 @@ class Context:
             deposits += self.param_globals(fn)
             roots += deposits
         active = activity.analyse(fn, roots, lambda n: self.classify(n, found),
-                                  calls_varied=self.options.params)
+                                  calls_varied=self.options.params, kinds=found)
         self.analysis = Analysis(tuple(wrt), types.MappingProxyType(
             dict(zip(self.inputs, input_kinds))), types.MappingProxyType(found),
             frozenset(active), tuple(deposits))

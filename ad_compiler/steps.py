@@ -46,10 +46,12 @@ class Sweep:
 
     def passes_mutable(self, call):
         """A call made for its effect that receives an array or a container
-        could change it: the checked path (call_fwd, call_jvp) compiles the
-        callee, which refuses that."""
+        (positionally, through ``*``, or by keyword) could change it: the
+        checked path (call_fwd, call_jvp) compiles the callee, which refuses
+        that."""
+        atoms = [a.value if a.__class__ is gast.Starred else a for a in call.args]
         return not getattr(self.ctx.func, "__ad_generated__", False) and any(
-            self.mutable(a) for a in call.args)
+            self.mutable(a) for a in atoms + list(call.keywords.values()))
 
     def mutable(self, atom):
         """``atom`` is a name that may hold an array or a container (a value a
@@ -172,6 +174,14 @@ def has_break(stmts):
         if isinstance(s, gast.If) and (has_break(s.body) or has_break(s.orelse)):
             return True
     return False
+
+
+def runs_checked(sw, value, call, differentiated):
+    """Whether ``var = value``, whose ``var`` carries no derivative, must still
+    call through the checked path: a callee that may write a derivative
+    into an argument (:func:`writes_differentiated`)."""
+    return call is not None and call.kind == "dynamic" and \
+        writes_differentiated(sw, value, differentiated)
 
 
 def writes_differentiated(sw, value, differentiated):

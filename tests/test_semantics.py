@@ -384,8 +384,48 @@ def passed_in_helper_given_star_arguments_while_it_writes(x, h=_scale_first):
     return np.sum(ys[0] * ys[0])
 
 
+def passed_in_helper_writes_a_derivative_into_a_constant(x):
+    """Fuzz seed 31000000077 (shrunk): the array written carries no
+    derivative until the helper writes one into it, and the helper is
+    known only when the code runs (d/dx 0, not 1)."""
+    y = np.ones(3).copy()
+    fn = (_write_first,)[0]
+    r = fn(y, x[1])
+    return np.sum(y)
+
+
+def passed_in_helper_writes_a_derivative_into_a_keyword(x):
+    y = np.ones(3).copy()
+    fn = (_write_first,)[0]
+    r = fn(c=x[1], p=y)
+    return np.sum(y)
+
+
+def passed_in_helper_writes_what_a_closure_reads(x):
+    """The array is read after the call only through a closure defined before it."""
+    y = np.ones(3).copy()
+    total = lambda: np.sum(y)      # noqa: E731
+    fn = (_write_first,)[0]
+    r = fn(y, x[1])
+    return total()
+
+
+def passed_in_helper_writes_what_the_next_iteration_reads(x):
+    y = np.ones(3).copy()
+    out = 0.0
+    for i in range(2):
+        out = out + np.sum(y)
+        fn = (_write_first,)[0]
+        r = fn(y, x[1])
+    return out
+
+
 @pytest.mark.parametrize("f, phrase", [
     (helper_result_bound_while_it_writes, "changes its argument 'p' in place"),
+    (passed_in_helper_writes_what_a_closure_reads, "changes its argument 'p' in place"),
+    (passed_in_helper_writes_what_the_next_iteration_reads, "changes its argument 'p' in place"),
+    (passed_in_helper_writes_a_derivative_into_a_constant, "changes its argument 'p' in place"),
+    (passed_in_helper_writes_a_derivative_into_a_keyword, "changes its argument 'p' in place"),
     (passed_in_helper_result_bound_while_it_writes, "changes its argument 'v' in place"),
     (passed_in_helper_given_keywords_while_it_writes, "changes its argument 'v' in place"),
     (passed_in_helper_given_star_arguments_while_it_writes, "changes its argument 'v' in place"),

@@ -8,6 +8,7 @@ import gast
 
 from ad_compiler import nodes as N
 from ad_compiler.analysis import calls as C
+from ad_compiler.front.resolve import MISSING
 
 # Attributes of arrays that never carry a gradient.
 NONDIFF_ATTRS = frozenset(["shape", "ndim", "size", "dtype", "strides", "itemsize",
@@ -131,14 +132,16 @@ def flatten(stmts):
             yield s
 
 
-def analyse(fn, active_inputs, classify, calls_varied=False):
+def analyse(fn, active_inputs, classify, calls_varied=False, kinds=None):
     """Return the set of active variable names of an ANF function.
 
     With ``calls_varied`` (implicit parameters), the result of any call into
-    user code may depend on parameters the callee reads itself.
+    user code may depend on parameters the callee reads itself.  ``kinds``
+    (name -> kind) tells which arguments a callee could change in place.
     """
     stmts = list(flatten(fn.body))
     table = [effects(s, classify) for s in stmts]
+    _unknown_callees_write(fn, stmts, table, classify, kinds or {})
     varied = set(active_inputs)
     if calls_varied:
         for s, e in zip(stmts, table):
@@ -168,6 +171,68 @@ def analyse(fn, active_inputs, classify, calls_varied=False):
                         useful.add(r)
                         changed = True
     return varied & useful
+
+
+def _unknown_callees_write(fn, stmts, table, classify, kinds):
+    """A callee known only when the code runs (a function passed in, a
+    method) may write into any array or container it receives a value
+    derived from any argument: such an argument, read after the call
+    (later in the function, or anywhere when the call is in a loop), is
+    written by it.  The analysis then sees the derivative it may carry, and
+    the call takes the checked path, which refuses a callee that changes
+    its arguments (fuzz seed 31000000077: ``r = fn(y, x1)`` wrote ``x1``
+    into ``y``, whose gradient was 0).  Only arguments read later: ``m(x)``
+    does not make the data ``x`` carry a gradient."""
+    calls = _unknown_calls(stmts, classify, kinds)
+    if not calls:
+        return
+    later, in_loop = _reads_after(fn, stmts)
+    for i, value, names in calls:
+        e = table[i]
+        written = [a for a in names if id(stmts[i]) in in_loop or later.get(a, -1) > i]
+        if written:
+            e.writes = e.writes + [w for w in written if w not in e.writes]
+            e.reads = e.reads + [r for r in call_reads(value, classify) if r not in e.reads]
+
+
+def _unknown_calls(stmts, classify, kinds):
+    """``(index, call, names of the arrays and containers it receives)`` of
+    each call whose callee is known only when the code runs."""
+    calls = []
+    for i, s in enumerate(stmts):
+        value = s.value if isinstance(s, (gast.Assign, gast.Expr)) else None
+        if not isinstance(value, gast.Call):
+            continue
+        c = classify(value)
+        if c.kind != "dynamic" or c.obj is not MISSING:
+            continue
+        atoms = [a.value if isinstance(a, gast.Starred) else a for a in c.args]
+        atoms += list(c.keywords.values()) + [c.receiver]
+        names = [a.id for a in atoms if isinstance(a, gast.Name) and _mutable(kinds.get(a.id))]
+        if names:
+            calls.append((i, value, names))
+    return calls
+
+
+def _reads_after(fn, stmts):
+    """``(name -> index of the last statement reading it, ids of the
+    statements inside a loop)``; a nested function reads its names last."""
+    in_loop = {id(s) for loop in N.statements(fn.body) if isinstance(loop, (gast.For, gast.While))
+               for s in flatten(loop.body + loop.orelse)}
+    later = {}
+    for i, s in enumerate(stmts):
+        for name in N.loaded_names(s):
+            later[name] = i
+    # (a nested function reads when it is called, not where it is defined)
+    for n in N.walk(fn.body):
+        if isinstance(n, (gast.FunctionDef, gast.Lambda)):
+            for name in N.loaded_names(n):
+                later[name] = len(stmts)
+    return later, in_loop
+
+
+def _mutable(kind):
+    return kind is None or kind.tag in ("array", "list", "dict", "other")
 
 
 def refuse_sets(fn, active, source):

@@ -22,7 +22,7 @@ from ad_compiler.forward import data, flow, rules
 from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
-from ad_compiler.steps import BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan, writes_differentiated
+from ad_compiler.steps import BINOPS, MAYBE, SET, UNARYOPS, ZERO, Sweep, Tan, runs_checked
 
 
 class Forward(Sweep):
@@ -188,8 +188,7 @@ def assign(sw, var, value, s):
     if var not in sw.active:
         sw.states[var] = Tan()
         call = sw.ctx.classify(value) if isinstance(value, gast.Call) else None
-        if call is not None and call.kind == "dynamic" and \
-                writes_differentiated(sw, value, sw.live):
+        if runs_checked(sw, value, call, sw.live):
             # the result carries no tangent, but what the call does to its
             # arguments does: through call_jvp, which checks the callee
             checked = flow.joint_call(sw, "_", value, call, s)[0].value

@@ -30,7 +30,7 @@ from ad_compiler.runtime import helpers as H
 from ad_compiler.runtime.core import kinds as K, registry
 from ad_compiler.runtime.core.errors import ADError, NoAdjointError, located
 from ad_compiler.steps import (BINOPS, MAYBE, SET, UNARYOPS, ZERO, Adj, Result, Save, Step, Sweep,
-                               deposit_fn, writes_differentiated)
+                               deposit_fn, runs_checked)
 
 
 def _real(k):
@@ -278,8 +278,7 @@ def assign(sw, var, value, s, loops):
     primal = N.assign(var, value, s)
     if var not in sw.active:
         call = sw.ctx.classify(value) if isinstance(value, gast.Call) else None
-        if call is not None and call.kind == "dynamic" and \
-                writes_differentiated(sw, value, sw.is_active):
+        if runs_checked(sw, value, call, sw.is_active):
             # (fuzz seed 12000000840: a helper writing into an array, its
             # None result bound to a name, ran unchecked: a wrong gradient)
             primal = N.assign(var, N.subscript(_checked_call(sw, call, value, s), N.const(0)), s)
