@@ -55,13 +55,17 @@ def _convert(node):
         _GAST_CLASS[tp] = cls
     new = cls.__new__(cls)
     for field in tp._fields:
-        value = getattr(node, field, None)
-        if value.__class__ is list:
-            value = [_convert(v) if isinstance(v, ast.AST) else v for v in value]
-        elif isinstance(value, ast.AST):
-            value = _convert(value)
-        setattr(new, field, value)
+        setattr(new, field, _value(getattr(node, field, None)))
     return _located(new, node)
+
+
+def _value(value):
+    """A field's value converted: a node, a list of them, or as it is."""
+    if value.__class__ is list:
+        return [_convert(v) if isinstance(v, ast.AST) else v for v in value]
+    if isinstance(value, ast.AST):
+        return _convert(value)
+    return value
 
 
 _MISSING = object()
@@ -80,21 +84,13 @@ def _name(node):
 
 
 def _arg(node):
-    annotation = node.annotation
-    return _located(gast.Name(node.arg, gast.Param(),
-                              None if annotation is None else _convert(annotation),
+    return _located(gast.Name(node.arg, gast.Param(), _value(node.annotation),
                               node.type_comment), node)
 
 
 def _handler(node):
-    if not node.name:
-        new = gast.ExceptHandler(None if node.type is None else _convert(node.type),
-                                 None, [_convert(s) for s in node.body])
-    else:
-        new = gast.ExceptHandler(None if node.type is None else _convert(node.type),
-                                 gast.Name(node.name, gast.Store(), None, None),
-                                 [_convert(s) for s in node.body])
-    return _located(new, node)
+    name = gast.Name(node.name, gast.Store(), None, None) if node.name else None
+    return _located(gast.ExceptHandler(_value(node.type), name, _value(node.body)), node)
 
 
 def _with_type_params(tp):
@@ -106,11 +102,7 @@ def _with_type_params(tp):
             value = getattr(node, field, _MISSING)
             if value is _MISSING:
                 value = [] if field == "type_params" else None
-            elif value.__class__ is list:
-                value = [_convert(v) if isinstance(v, ast.AST) else v for v in value]
-            elif isinstance(value, ast.AST):
-                value = _convert(value)
-            setattr(new, field, value)
+            setattr(new, field, _value(value))
         return _located(new, node)
     return convert
 
