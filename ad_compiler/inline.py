@@ -23,7 +23,7 @@ _PREFERRED = {"numpy": "np", "math": "math", "cupy": "cp"}
 
 
 class Parsed:
-    __slots__ = ("params", "defaults", "body", "globals", "fn")
+    __slots__ = ("params", "defaults", "body", "globals", "fn", "free")
 
     def __init__(self, fn):
         node = get_source(fn).node
@@ -36,6 +36,13 @@ class Parsed:
         self.defaults = dict(zip(self.params[len(self.params) - len(defaults):], defaults))
         self.body = node.body[0].value
         self.globals = fn.__globals__
+        # the body's other names (globals, builtins), in the order a walk
+        # meets them: every instance binds the same ones
+        params, free = set(self.params), {}
+        for n in N.walk(self.body):
+            if n.__class__ is gast.Name and n.id not in params:
+                free.setdefault(n.id, None)
+        self.free = tuple(free)
 
 
 def parsed(fn):
@@ -80,13 +87,17 @@ def _arguments(p, values, externs):
     return subst
 
 
-def _globals(p, body, externs):
-    """The rule's other names (its module's globals, builtins), bound as externs."""
+def _globals(p, wrap, externs):
+    """The rule's other names (its module's globals, builtins), bound as
+    externs, in the order a walk of the (wrapped) body meets them."""
+    names = p.free
+    if wrap is not None:        # (a walk meets ``helper(body, parameter)``'s last argument first)
+        names = (wrap[1],) + names + (wrap[0],)
     params, renames = set(p.params), {}
-    for node in N.walk(body):
-        if isinstance(node, gast.Name) and node.id not in params and node.id not in renames:
-            obj = p.globals[node.id] if node.id in p.globals else _builtin(node.id)
-            renames[node.id] = (externs.ref(obj, preferred_name(obj, node.id)), obj)
+    for name in names:
+        if name not in params and name not in renames:
+            obj = p.globals[name] if name in p.globals else _builtin(name)
+            renames[name] = (externs.ref(obj, preferred_name(obj, name)), obj)
     return renames
 
 
@@ -106,18 +117,20 @@ def instantiate(fn, values, externs, scale=None, kind_of=None, wrap=None):
     if wrap is not None:
         body = gast.Call(func=N.name(wrap[0]), args=[body, N.name(wrap[1])], keywords=[])
     subst = _arguments(p, values, externs)
-    renames = _globals(p, body, externs)
+    renames = _globals(p, wrap, externs)
 
     def substitute(node):
-        if node.__class__ is gast.Name:
+        cls = node.__class__
+        if cls is gast.Name:
             if node.id in subst:
                 return N.copy(subst[node.id])
             if node.id in renames:
                 return N.name(renames[node.id][0])
+        elif cls is gast.Call:      # (its callee and keywords are substituted by now)
+            return _drop_default_keywords(node, externs)
         return node
 
     body = N.transform(body, substitute)
-    body = N.transform(body, lambda node: _drop_default_keywords(node, externs))
     if kind_of is not None:
         body = simplify_unbroadcast(body, externs, kind_of)
     if scale is not None:
@@ -140,11 +153,30 @@ def _callee(func, externs):
 
 
 def _defaults(obj):
+    # (a hit holds only while the function's defaults are the same objects)
+    stamp = (getattr(obj, "__defaults__", None), getattr(obj, "__kwdefaults__", None))
+    try:
+        hit = _DEFAULTS.get(obj)
+    except TypeError:                   # not hashable
+        hit = None
+    if hit is not None and hit[0] is stamp[0] and hit[1] is stamp[1]:
+        return hit[2]
     try:
         params = inspect.signature(obj).parameters.values()
     except (TypeError, ValueError):
-        return {}
-    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        found = {}
+    else:
+        found = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    try:
+        _DEFAULTS[obj] = stamp + (found,)
+    except TypeError:
+        pass
+    return found
+
+
+# callee -> (its __defaults__, __kwdefaults__, its parameters' defaults):
+# inspect.signature was a sixth of inlining
+_DEFAULTS = LRU(1024)
 
 
 def _drop_default_keywords(node, externs):
