@@ -164,11 +164,15 @@ def diff_args(rule, call):
 
 def diff_atoms(rule, call):
     """The atoms of a rule call that a gradient can flow into."""
-    params = template_params(rule)
-    out = []
+    out, params = [], None
     for i in diff_args(rule, call):
         if i < len(call.args):
             out.append(call.args[i])
-        elif i < len(params) and params[i] in call.keywords:
+            continue
+        if params is None:
+            # (only when a keyword is: a builtin's signature costs a tokenizer
+            # whose first use compiles its regular expressions, 5 ms)
+            params = template_params(rule)
+        if i < len(params) and params[i] in call.keywords:
             out.append(call.keywords[params[i]])
     return out
