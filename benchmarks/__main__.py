@@ -33,7 +33,9 @@ CODEGEN = [("gradient of a 20-line function", workloads.codegen_times),
            ("second derivative of the 100-step scalar loop",
             higher_order.second_derivative_codegen_times),
            ("training step of the MLP 784-512-512-10 (fresh model)",
-            training.first_step_times)]
+            training.first_step_times),
+           ("training step of the MLP 784-512-512-10 (fresh model, in a new process)",
+            training.cold_first_step_times)]
 
 
 def _versus_torch(results):

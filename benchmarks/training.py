@@ -209,3 +209,31 @@ def first_step_times(rounds=5):
     from .workloads import first_call_times
     weights, (batch,) = mlp_weights(), mlp_batches(1)
     return first_call_times(lambda: OursStep(weights).step(*batch), rounds)
+
+
+_COLD = """
+import time
+from benchmarks.training import OursStep, mlp_weights, mlp_batches
+weights, (batch,) = mlp_weights(), mlp_batches(1)
+start = time.perf_counter()
+OursStep(weights).step(*batch)
+print(time.perf_counter() - start)
+"""
+
+
+def cold_first_step_times(runs=3):
+    """Sorted seconds of the same first step in a new Python process each
+    time (after its imports): nothing is warm, not even the parsed rule
+    templates, NumPy's first allocations or BLAS's threads."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", _COLD], env=env, cwd=root, check=True,
+                             capture_output=True, text=True).stdout
+        times.append(float(out.strip().splitlines()[-1]))
+    return sorted(times)

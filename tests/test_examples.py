@@ -97,6 +97,14 @@ def test_training_benchmark_check_catches_a_different_step():
         training.check_steps(weights, batches, {"TooFast": TooFast})
 
 
+def test_first_step_in_a_new_process_is_measured_there():
+    """The CLI's cold first step runs in a child process (its imports not
+    timed) and reports the child's own measurement; no timing is asserted."""
+    training, _ = _training()
+    times = training.cold_first_step_times(runs=1)
+    assert len(times) == 1 and times[0] > 0
+
+
 def test_training_benchmark_runs_without_torch(monkeypatch):
     training, peers = _training()
     real = peers._try
