@@ -86,6 +86,48 @@ def item(g, i):
     return g[i]
 
 
+# A dict display ``{k: v, **d, ...}`` keeps the last entry of each key, so an
+# entry's gradient is the display's at the keys no later entry repeats
+# (``keys``: the later entries' keys, ``dicts``: the dicts unpacked later).
+
+def _overridden(key, keys, dicts):
+    return key in keys or any(key in d for d in dicts)
+
+
+def display_item(g, key, keys=(), dicts=()):
+    """The gradient of the entry ``key: v`` of a dict display whose gradient is ``g``.
+
+    >>> display_item({"a": 1.0}, "a", keys=("a",)) is None
+    True
+    """
+    if g is None or _overridden(key, keys, dicts):
+        return None
+    return g.get(key)
+
+
+def display_unpacked(g, d, keys=(), dicts=()):
+    """The gradient of the entry ``**d`` of a dict display whose gradient is ``g``.
+
+    >>> display_unpacked({"a": 1.0, "b": 2.0}, {"a": 0, "b": 0}, keys=("b",))
+    {'a': 1.0}
+    """
+    if g is None:
+        return None
+    out = {k: g[k] for k in d if k in g and not _overridden(k, keys, dicts)}
+    return out or None
+
+
+def display_tangent(d, t):
+    """The tangent of ``d`` as an entry ``**d`` of a dict display: one entry
+    per key of ``d`` (None for zero), so that it overrides the tangents of
+    earlier entries exactly where ``d`` overrides their values.
+
+    >>> display_tangent({"a": 0, "b": 0}, {"a": 1.0})
+    {'a': 1.0, 'b': None}
+    """
+    return {k: None if t is None else t.get(k) for k in d}
+
+
 def field(g, name):
     """The gradient of attribute ``name`` inside an object's gradient ``g``."""
     if g is None:

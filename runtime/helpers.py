@@ -16,8 +16,9 @@ import numpy as np
 
 from .core.errors import NonScalarOutputError
 from .core.tree import Struct
-from .gradients import (add, add_attr, add_field, add_item, attr_tangent, clear_item, field,
-                        item, nz, scatter_add, to_float, zero_entry, zeros_like)
+from .gradients import (add, add_attr, add_field, add_item, attr_tangent, clear_item,
+                        display_item, display_tangent, display_unpacked, field, item, nz,
+                        scatter_add, to_float, zero_entry, zeros_like)
 from .sequences import (append_tangent, items_grad, items_tangent, iter_sequence,
                         sequence_grad, sequence_jvp, sequence_vjp, sum_jvp, sum_vjp,
                         values_grad, values_tangent)
@@ -27,7 +28,8 @@ from .shapes import SMALL, like_dtype, shape_only, spread, unbroadcast, unbroadc
 # below and those re-exported from gradients, sequences, shapes and core.tree.
 __all__ = [
     "SMALL", "Struct", "add", "add_attr", "add_field", "add_item", "append_tangent",
-    "attr_tangent", "broadcast_like", "clear_item", "copy_input", "field", "item",
+    "attr_tangent", "broadcast_like", "clear_item", "copy_input", "display_item",
+    "display_tangent", "display_unpacked", "field", "item",
     "items_grad", "items_tangent", "iter_sequence", "like_dtype", "log", "make_struct", "nz",
     "own_tangent", "restore_region", "save_region", "scatter_add", "seed", "sequence_grad",
     "sequence_jvp", "sequence_vjp", "shape_only", "spread", "stop_gradient", "sum_jvp",

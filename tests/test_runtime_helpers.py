@@ -161,6 +161,10 @@ LINEAR = [
     (H.add_attr, lambda t: (None, Obj(M, 1.0), "w", t), 3, H.Struct({"w": G})),
     (H.add_attr, lambda t: (None, M, "T", t.T), 3, G),
     (H.item, lambda t: (t, 1), 0, G),
+    (H.display_item, lambda t: (t, "a", ("b",), ()), 0, G),
+    (H.display_item, lambda t: (t, "a", (), ({"a": 0},)), 0, G),       # overridden: None
+    (H.display_unpacked, lambda t: (t, {"a": 0, "b": 0}, ("b",), ()), 0, {"a": G}),
+    (H.display_tangent, lambda t: ({"a": 0, "b": 0}, t), 1, {"a": G, "b": -G}),
     (H.field, lambda t: (t, "w"), 0, G),
     (H.attr_tangent, lambda t: (t, M, "T"), 0, G.T),
     (H.clear_item, lambda t: (t, 0), 0, G),
@@ -188,6 +192,9 @@ LINEAR = [
 SAMPLES = {
     H.add_item: (G, -G * 0.5), H.add_field: (G, G * G), H.add_attr: (G, G * G),
     H.item: ([V, G], [-V, G * 2]), H.field: (H.Struct({"w": G}), H.Struct({"w": -G})),
+    H.display_item: ({"a": G, "b": G * G}, {"a": -G}),
+    H.display_unpacked: ({"a": G, "b": G * G, "c": G}, {"a": -G, "c": G}),
+    H.display_tangent: ({"a": G, "b": G * G}, {"a": -G}),
     H.unbroadcast: (G, G * G), H.to_float: (1.5, -0.25),
     H.sequence_grad: ([V, G], [V * 2, -G]), H.values_grad: ([1.0, 2.0], [0.5, -1.0]),
     H.values_tangent: ({"a": 1.0, "b": 2.0}, {"a": 0.5}),

@@ -190,3 +190,49 @@ def test_an_objects_int_fields_with_no_gradient_are_none_as_flux_nothing():
     assert g.n == 2.0
     # a tuple of ints passed in is numbers, as an int argument is (issue 11)
     assert gradient(lambda t, x: x * t[0], (2, 3), 1.5) == ((1.5, 0.0), 2.0)
+
+
+# ---------------------------------------------------------------- dict displays
+# Python keeps the last entry of each key: an entry a later one repeats (a
+# key again, or a dict unpacked after it) gets no gradient.  Every case below
+# gave a silently wrong gradient and tangent before.
+
+def _unpack_two(x):
+    d = {"a": x}
+    d = {**d, **{"b": x * 2.0}}
+    return np.sum(d["a"] * d["b"])
+
+
+def _key_overridden_by_unpacked(x):
+    d = {"a": x * 3.0}
+    e = {"a": x, **d}
+    return np.sum(e["a"])
+
+
+def _constant_overrides(x):
+    d = {"a": np.ones(2)}
+    e = {"a": x, **d}
+    return np.sum(e["a"] * x)
+
+
+def _equal_keys_at_run_time(x, k=("a", "a")):
+    e = {k[0]: x * 3.0, k[1]: x}
+    return np.sum(e["a"])
+
+
+def _equal_constant_keys(x):
+    e = {1: x * 3.0, 1.0: x}            # 1 and 1.0 are one key
+    return np.sum(e[1])
+
+
+def _unpacked_then_overridden(x):
+    d = {"a": x, "b": x * 2.0}
+    e = {"c": x * x, **d, "b": x * 5.0}
+    return np.sum(e["a"] * e["b"] * e["c"])
+
+
+@pytest.mark.parametrize("f", [_unpack_two, _key_overridden_by_unpacked, _constant_overrides,
+                               _equal_keys_at_run_time, _equal_constant_keys,
+                               _unpacked_then_overridden])
+def test_dict_displays_keep_the_last_entry_of_each_key(f):
+    check_grads(f, np.array([1.0, 2.0]), order=2)

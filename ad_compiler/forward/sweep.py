@@ -234,10 +234,14 @@ def sequence_tangent(sw, var, value, code, s):
 
 
 def dict_tangent(sw, var, value, code, s):
+    """The same display of the tangents; an unpacked ``**d`` gives one entry
+    per key of ``d``, so it overrides exactly what ``d`` overrides."""
     if not any(sw.live(v) for v in value.values):
         return None, ZERO, False
-    return gast.Dict(keys=[N.copy(k) for k in value.keys],
-                     values=[sw.maybe(v) for v in value.values]), SET, True
+    values = [sw.maybe(v) if k is not None else
+              N.call(sw.rt(H.display_tangent), [N.copy(v), sw.maybe(v)])
+              for k, v in zip(value.keys, value.values)]
+    return gast.Dict(keys=[N.copy(k) for k in value.keys], values=values), SET, True
 
 
 # The handler of each construct: a statement's gives the statement with its

@@ -95,11 +95,24 @@ def sequence_adjoint(sw, var, value, s):
 
 
 def dict_adjoint(sw, var, value, s):
+    """``var = {k: v, **d, ...}``: each entry's gradient is ``bvar``'s at its
+    keys, except those a later entry repeats (Python keeps the last)."""
     code = []
-    for key, val in zip(value.keys, value.values):
-        if key is not None and sw.is_active(val):
+    plain = all(isinstance(k, gast.Constant) for k in value.keys) and \
+        len({k.value for k in value.keys}) == len(value.keys)      # (1 and 1.0 are one key)
+    for i, (key, val) in enumerate(zip(value.keys, value.values)):
+        if not sw.is_active(val):
+            continue
+        if plain:       # distinct constant keys: nothing is overridden
             expr = N.call(sw.rt(H.item), [sw.b(var), N.copy(key)])
-            code += sw.accumulate(val.id, expr, False, maybe_none=True, like=s)
+        else:
+            later = list(zip(value.keys[i + 1:], value.values[i + 1:]))
+            keys = N.tuple_([N.copy(k) for k, _ in later if k is not None])
+            dicts = N.tuple_([N.copy(v) for k, v in later if k is None])
+            helper, part = (H.display_unpacked, val) if key is None else (H.display_item, key)
+            expr = N.call(sw.rt(helper), [sw.b(var), N.copy(part)],
+                          [("keys", keys), ("dicts", dicts)])
+        code += sw.accumulate(val.id, expr, False, maybe_none=True, like=s)
     return code
 
 

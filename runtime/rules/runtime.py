@@ -47,6 +47,15 @@ def_linear(constructor_grads, argnums=(1,), none_ok=True)
 
 def_linear(H.item, none_ok=True, may_be_none=True)
 defvjp(H.item, lambda h, ans, g, i: H.add_item(None, g, i, h))
+# a dict display's entries: linear in the display's gradient (or, for
+# display_tangent, in the unpacked dict's tangent)
+def_linear(H.display_item, none_ok=True, may_be_none=True)
+defvjp(H.display_item, lambda h, ans, g, key, keys=(), dicts=():
+       H.display_unpacked({key: h}, {key: None}, keys=keys, dicts=dicts))
+def_linear(H.display_unpacked, none_ok=True, may_be_none=True)
+defvjp(H.display_unpacked, lambda h, ans, g, d, keys=(), dicts=(): h)
+def_linear(H.display_tangent, argnums=(1,), none_ok=True, may_be_none=True)
+defvjp(H.display_tangent, None, lambda h, ans, d, t: h)
 def_linear(H.field, none_ok=True, may_be_none=True)
 def_linear(H.attr_tangent, none_ok=True, may_be_none=True)
 defvjp(H.attr_tangent, lambda h, ans, t, x, name: H.add_attr(None, x, name, h))
