@@ -109,7 +109,12 @@ def unbroadcast(g, x):
 
     >>> unbroadcast(np.ones((2, 3)), np.ones(3))
     array([2., 2., 2.])
+
+    None (a structure's entry with no gradient, after the entry was
+    overwritten) stays None: broadcast, it would be an array of NaN.
     """
+    if g is None:
+        return None
     try:                              # the common case first: nothing was broadcast
         if g.shape == x.shape:
             return g

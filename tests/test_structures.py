@@ -231,8 +231,22 @@ def _unpacked_then_overridden(x):
     return np.sum(e["a"] * e["b"] * e["c"])
 
 
+def _key_stored_twice(x):
+    """The first value's gradient was unbroadcast(None, ...): an array of NaN."""
+    d = {}
+    d["a"] = x * 3.0
+    d["a"] = x
+    return np.sum(d["a"])
+
+
+def _comprehension_with_a_repeated_key(x):
+    d = {k: v for k, v in [("a", x * 3.0), ("a", x)]}
+    return np.sum(d["a"])
+
+
 @pytest.mark.parametrize("f", [_unpack_two, _key_overridden_by_unpacked, _constant_overrides,
                                _equal_keys_at_run_time, _equal_constant_keys,
-                               _unpacked_then_overridden])
+                               _unpacked_then_overridden, _key_stored_twice,
+                               _comprehension_with_a_repeated_key])
 def test_dict_displays_keep_the_last_entry_of_each_key(f):
     check_grads(f, np.array([1.0, 2.0]), order=2)

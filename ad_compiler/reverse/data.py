@@ -85,7 +85,8 @@ def sequence_adjoint(sw, var, value, s):
             if sw.is_active(elt.value):
                 raise UnsupportedSyntaxError(
                     "%s: unpacking a differentiated value with * into a tuple or list is "
-                    "not supported; build the sequence with + instead"
+                    "not supported in reverse mode; list its items ([a[0], a[1], y]) or "
+                    "build it with append in a loop"
                     % located(s, sw.ctx.source))
             continue
         if sw.is_active(elt):
