@@ -35,12 +35,26 @@ SCALAR_OPS = [
     ("div", lambda x, y: x / y), ("pow", lambda x, y: x ** y), ("neg", lambda x, y: -x * y),
     ("abs", lambda x, y: abs(x - y) * x), ("float", lambda x, y: float(x) * y),
     ("sum", lambda x, y: sum([x, y, x * y])), ("sum_start", lambda x, y: sum((x, y), 0.5)),
+    # a differentiated start had no gradient (d/dx 1, not 3)
+    ("sum_start_differentiated", lambda x, y: sum([x, y], x * 2.0)),
+    ("sum_start_keyword", lambda x, y: sum((x, y), start=x * y)),
 ]
 
 
 @pytest.mark.parametrize("name, f", SCALAR_OPS, ids=[n for n, _ in SCALAR_OPS])
 def test_operators_and_builtins_on_scalars(name, f):
     check_grads(f, 0.7, 1.9, order=2)
+
+
+@pytest.mark.parametrize("f", [
+    lambda x, y: np.sum(sum([x, y * 2.0], x[0] * 3.0)),           # a scalar start
+    lambda x, y: np.sum(sum([x, y], start=x[0] * y[1])),
+    lambda x, y: np.sum(sum([x, y * 2.0]) * x[0]),                  # times a scalar
+], ids=["start", "start_keyword", "times_scalar"])
+def test_builtin_sum_of_a_list_of_arrays(f):
+    """Its kind was a scalar's, so the optimiser dropped the unbroadcast of an
+    array's gradient onto a scalar (a crash, or a wrong shape)."""
+    check_grads(f, X, Y, order=2)
 
 
 def test_sum_over_scalar_broadcast_against_array():

@@ -53,8 +53,27 @@ defvjp(builtins.abs, lambda g, ans, x: abs_vjp(g, x), out=SAME)      # complex t
 defjvp(builtins.abs, lambda d, ans, x: abs_jvp(d, x))
 defvjp(builtins.float, lambda g, ans, x: g, out=SCALAR)
 def_linear(builtins.float, out=SCALAR)
-defvjp(builtins.sum, lambda g, ans, x, start=0: sum_vjp(g, x), out=SCALAR)
-defjvp(builtins.sum, lambda d, ans, x, start=0: sum_jvp(d, x))
+def _sum_kind(args, keywords):
+    """``sum(xs, start)``: the join of its items' kinds and ``start``'s, where
+    they are known (a tuple's); a list's items are not, and an array among
+    them makes the sum an array, so the sum of a list is a number of
+    unknown shape (claiming a scalar let the optimiser drop the
+    ``unbroadcast`` of an array's gradient onto a scalar)."""
+    from ..core import kinds
+    seq = args[0] if args else None
+    start = args[1] if len(args) > 1 else keywords.get("start", kinds.SCALAR)
+    if seq is not None and seq.tag == "tuple" and isinstance(seq.token, tuple):
+        out = start
+        for k in seq.token:
+            out = kinds.join(out, k)
+        return out
+    return kinds.OTHER
+
+
+defvjp(builtins.sum, lambda g, ans, x, start=0: sum_vjp(g, x),
+       lambda g, ans, x, start=0: unbroadcast(g, start), out=_sum_kind)
+defjvp(builtins.sum, lambda d, ans, x, start=0: sum_jvp(d, x),
+       lambda d, ans, x, start=0: broadcast_like(d, ans))
 def _container_kind(tag):
     def kind(args, keywords):
         from ..core import kinds

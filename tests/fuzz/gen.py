@@ -28,7 +28,7 @@ arith div pow neg np_unary exp log_sqrt math_call reduce reduce_axis dot outer w
 maximum abs index broadcast matmul ifexp boolop boolop_loop boolop_ifexp boolop_filter
 not chained_cmp if elif else early_return early_return_nested dead_code for while break
 continue aug_assign list_append neg_index comp comp_append comp_filter dict_iter
-dict_values dict_index tuple nested_unpack zip enumerate reversed copy index_store
+dict_values dict_index dict_merge tuple nested_unpack zip enumerate reversed copy index_store
 aug_inplace view chained_store alias mask_store mutating_helper const_helper helper
 default_arg recursion closure closure_2nd lambda lambda_in_loop int_arg int_range
 int_index int_ones
@@ -405,6 +405,14 @@ def m_dict(g):
     d, acc, k, val = g.fresh("d"), g.fresh("s"), g.fresh("k"), g.fresh("u")
     g.tags.add("dict_iter")
     lines = ["%s = {'a': %s, 'b': %s}" % (d, g.s(1), g.s(1)), "%s = 0.0" % acc]
+    if g.r.random() < 0.35:
+        # entries that later ones override: Python keeps the last of each key
+        g.tags.add("dict_merge")
+        lines.append(g.r.choice((
+            "%s = {**%s, 'b': %s}" % (d, d, g.s(1)),
+            "%s = {'a': %s, **%s}" % (d, g.s(1), d),
+            "%s = {**%s, **{'a': %s}}" % (d, d, g.s(1)),
+            "%s['a'] = %s" % (d, g.s(1)))))
     if g.r.random() < 0.5:
         lines.append("for %s, %s in %s.items():" % (k, val, d))
     else:
