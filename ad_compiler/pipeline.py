@@ -258,6 +258,7 @@ def _checked(func, source, options, active_indices, input_kinds):
     checked = ownership.ownership_checks(fn, source, ctx.kinds, ctx.resolver, ctx.externs,
                                         copied)
     checked |= ownership.insert_guards(fn, guards, ctx.externs)
+    checked |= ownership.augmented_items(fn, source, ctx.kinds, ctx.externs)
     checked |= ownership.snapshot_views(fn, ctx.kinds, ctx.locals,
                                        ctx.resolver.is_module, ctx.externs, ctx.namer)
     ownership.drop_proven_part_checks(fn, ctx.kinds, ctx.locals,

@@ -114,4 +114,14 @@ def check_immutable(value, message):
         raise UnsupportedSyntaxError(message)
 
 
-nondifferentiable(check_owned, check_part, check_immutable)
+def check_augmented_item(container, value, message):
+    """``c[i] += v`` read as ``c[i] = c[i] + v``: the same when ``c`` is an
+    array (its item is a view the store writes through, or a number) or
+    the item is immutable; refused when ``+=`` would change the item's own
+    object, which other names may hold."""
+    if not isinstance(value, _IMMUTABLE) and not isinstance(container, np.ndarray) and \
+            not hasattr(type(container), "__array_namespace__"):
+        raise UnsupportedSyntaxError(message)
+
+
+nondifferentiable(check_owned, check_part, check_immutable, check_augmented_item)

@@ -134,6 +134,7 @@ SAMPLES = {
     ownership.check_owned: lambda x: (x[0], "f.py:1", "y"),
     ownership.check_part: lambda x: ([x[0], x[1]], 0, x[0], "f.py:1"),
     ownership.check_immutable: lambda x: (x[0], "f.py:1: message"),
+    ownership.check_augmented_item: lambda x: (x, x[0], "f.py:1: message"),
     # layers' input checks: None, whatever the input
     layers_core.check_features: lambda x: (None, x, 6, np.dtype("float64")),
     layers_core.warn_dtype: lambda x: (None, x.dtype, np.dtype("float64")),

@@ -420,7 +420,30 @@ def passed_in_helper_writes_what_the_next_iteration_reads(x):
     return out
 
 
+def item_augmented_while_shared(x):
+    """``lst[0] += x`` runs ``+=`` on the array ``a`` itself, so ``a`` changes
+    too; it was read as ``lst[0] = lst[0] + x`` (gradient 5.2, not 10.4)."""
+    a = x * 1.0
+    lst = [a]
+    lst[0] += x
+    return np.sum(lst[0] * a)
+
+
+class _Box:
+    def __init__(self, w):
+        self.w = w
+
+
+def attribute_augmented_while_shared(x):
+    a = x * 1.0
+    box = _Box(a)
+    box.w *= x
+    return np.sum(box.w * a)
+
+
 @pytest.mark.parametrize("f, phrase", [
+    (item_augmented_while_shared, r"'lst\[...\] \+= ...' changes in place"),
+    (attribute_augmented_while_shared, r"'box.w \*= ...' changes in place|to attribute 'w'"),
     (helper_result_bound_while_it_writes, "changes its argument 'p' in place"),
     (passed_in_helper_writes_what_a_closure_reads, "changes its argument 'p' in place"),
     (passed_in_helper_writes_what_the_next_iteration_reads, "changes its argument 'p' in place"),
@@ -437,6 +460,22 @@ def passed_in_helper_writes_what_the_next_iteration_reads(x):
     (list_holding_the_argument, "shared with another value|stored in a container")])
 def test_aliases_of_changed_values_are_refused(f, phrase):
     refused_in_every_mode(f, np.array([1.0, 2.0, 0.5]), phrase)
+
+
+def items_augmented_where_it_means_the_same(x):
+    """Numbers in a list or dict, and a row of an array (a view the store
+    writes through): ``c[i] += v`` is ``c[i] = c[i] + v`` there."""
+    lst = [x[0], x[1]]
+    lst[0] += x[1] * 2.0
+    d = {"a": x[2]}
+    d["a"] *= x[0]
+    m = np.stack([x, x * 2.0])
+    m[1] += x
+    return lst[0] * d["a"] + np.sum(m * m)
+
+
+def test_items_augmented_where_it_means_the_same():
+    check_grads(items_augmented_where_it_means_the_same, np.array([1.0, 2.0, 0.5]), order=2)
 
 
 def _total(v):

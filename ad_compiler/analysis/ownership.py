@@ -4,6 +4,8 @@ into the function where the syntax alone cannot give them.
 * ``ownership_checks``: after a definition that may not be a fresh object,
   ``check_owned`` (run time: nobody else holds it);
 * ``insert_guards``: an alias of a value of unknown kind, ``check_immutable``;
+* ``augmented_items``: ``c[i] += v`` on an item that ``+=`` would change in
+  place, refused, or ``check_augmented_item`` where the kinds cannot tell;
 * ``drop_proven_part_checks``: the chained-store checks proven statically;
 * ``snapshot_views``: a compiler temporary viewing an array changed later
   becomes a copy (derivative code reads it after the change).
@@ -16,7 +18,51 @@ import numpy as np
 from ad_compiler import nodes as N
 from ad_compiler.analysis.aliasing import _change_after, _is_view, _mutations, _places
 from ad_compiler.runtime.core import kinds as K
-from ad_compiler.runtime.core.errors import located
+from ad_compiler.runtime.core.errors import UnsupportedSyntaxError, located
+
+
+_OPS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.FloorDiv: "//",
+        gast.Mod: "%", gast.Pow: "**", gast.MatMult: "@", gast.BitAnd: "&", gast.BitOr: "|",
+        gast.BitXor: "^", gast.LShift: "<<", gast.RShift: ">>"}
+
+
+def augmented_items(fn, source, kinds, externs):
+    """``c[i] op= v`` (and ``o.a op= v``) runs ``op=`` on the item's own object,
+    in place when it is an array or a list, so every other name for that
+    object changes too; the ANF's ``t = c[i] op v; c[i] = t`` changes only
+    the container.  The two agree when the container is an array (its item
+    is a view the store writes through, or a number) or the item is
+    immutable; a container that surely holds a mutable item here is refused,
+    and where the kinds cannot tell, ``check_augmented_item`` decides when
+    the code runs.  True if any check was inserted."""
+    from ad_compiler.runtime.ownership import check_augmented_item
+    checks = {}
+    for s in N.statements(fn.body):
+        mark = getattr(s, "item_augmented", None)
+        if mark is None:
+            continue
+        old, container, where = mark
+        ck, ik = kinds.get(container.id), kinds.get(old.id)
+        if K.is_array(ck) or (ik is not None and ik.tag in ("scalar", "const", "tuple")):
+            continue
+        text = "'%s%s %s= ...'" % (container.id, where, _OPS.get(type(s.value.op), "op"))
+        message = ("%s: %s changes in place the object stored there (Python's augmented "
+                   "assignment on an array or a list), which every other name for it would "
+                   "see too; write it out: '%s%s = %s%s %s ...'" % (
+                       located(s, source), text, container.id, where, container.id, where,
+                       _OPS.get(type(s.value.op), "op")))
+        if ck is not None and ck.tag in ("list", "dict", "tuple") and \
+                (K.is_array(ik) or (ik is not None and ik.tag in ("list", "dict"))):
+            err = UnsupportedSyntaxError(message)
+            err.location = located(s, source)
+            raise err
+        checks[id(s)] = N.expr_stmt(N.call(
+            N.name(externs.ref(check_augmented_item, "check_augmented_item")),
+            [N.name(container.id), N.name(old.id), N.const(message)]), s)
+    if checks:
+        fn.body = N.rewrite_blocks(
+            fn.body, lambda s: [s, checks[id(s)]] if id(s) in checks else [s])
+    return bool(checks)
 
 
 def insert_guards(fn, guards, externs):

@@ -42,15 +42,20 @@ class Assignments:
             # the aliasing pass decides by x's kind.
             out[-1].augmented = True
             return
+        # ``c[i] op= v`` runs ``op=`` on the item's own object (in place on an
+        # array or a list) before the store: the aliasing pass proves the
+        # plain ``t = c[i] op v`` below means the same, or refuses it
         if isinstance(t, gast.Subscript):
             parts, indices = self.chain(t, out, s)
             old = self.temp(N.subscript(parts[-1], indices[-1]), out, s)
             new = self.temp(gast.BinOp(left=old, op=s.op, right=self.atom(s.value, out)), out, s)
+            out[-1].item_augmented = (old, parts[-1], "[...]")
             self.store_chain(parts, indices, new, out, s)
         else:
             base = self.atom(t.value, out)
             old = self.temp(N.attribute(base, t.attr), out, s)
             new = self.temp(gast.BinOp(left=old, op=s.op, right=self.atom(s.value, out)), out, s)
+            out[-1].item_augmented = (old, base, "." + t.attr)
             out.append(N.assign(N.attribute(base, t.attr, store=True), new, s))
 
     def assign_name(self, target, value, out, like):
