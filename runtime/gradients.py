@@ -8,7 +8,7 @@ import types
 
 import numpy as np
 
-from .core.errors import NoAdjointError
+from .core.errors import NoAdjointError, UnsupportedDerivativeError
 from .core.namespace import is_foreign_array, namespace_of
 from .core.tree import Struct
 
@@ -300,6 +300,12 @@ def clear_item(g, idx):
         out = g.copy()
         out[idx] = 0.0
         return out
+    if isinstance(idx, slice):
+        # (the store may change the list's length: every later item's
+        # gradient would then belong to another item)
+        raise UnsupportedDerivativeError(
+            "assigning to a slice of a list is not supported in reverse mode; build the "
+            "new list from its items ([a[0], v, a[3]]) or with append in a loop")
     out = list(g)
     out[idx] = None
     return _tuple_like(g, out)

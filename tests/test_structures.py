@@ -250,3 +250,17 @@ def _comprehension_with_a_repeated_key(x):
                                _comprehension_with_a_repeated_key])
 def test_dict_displays_keep_the_last_entry_of_each_key(f):
     check_grads(f, np.array([1.0, 2.0]), order=2)
+
+
+def test_a_store_into_a_slice_of_a_list_is_refused_in_reverse_mode():
+    """It raised a TypeError from inside the generated code (the store may
+    change the list's length, so later items' gradients would shift)."""
+    from ad_compiler import ADError
+
+    def f(x):
+        lst = [x, x * 2.0, x * 3.0]
+        lst[1:3] = [x * 5.0]
+        return np.sum(lst[0] * lst[1])
+
+    with pytest.raises(ADError, match="assigning to a slice of a list"):
+        gradient(f, np.array([1.0, 2.0]))
