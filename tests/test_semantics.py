@@ -441,7 +441,27 @@ def attribute_augmented_while_shared(x):
     return np.sum(box.w * a)
 
 
+def passed_in_helper_writes_through_a_view(x):
+    """Fuzz seed 1000005347 (shrunk): the helper writes into a row of ``y``,
+    which nothing reads after the call, but ``y`` is (d/dx[1, 0]: 1, not 0)."""
+    y = np.stack([x, x * 2.0])
+    row = y[1]
+    fn = (_write_first,)[0]
+    r = fn(row, 1.0)
+    return np.sum(y)
+
+
+def passed_in_helper_writes_through_a_reshape(x):
+    y = np.stack([x, x * 2.0])
+    flat = np.reshape(y, (6,))
+    fn = (_write_first,)[0]
+    r = fn(flat, 1.0)
+    return np.sum(y * y)
+
+
 @pytest.mark.parametrize("f, phrase", [
+    (passed_in_helper_writes_through_a_view, "changes its argument 'p' in place"),
+    (passed_in_helper_writes_through_a_reshape, "changes its argument 'p' in place"),
     (item_augmented_while_shared, r"'lst\[...\] \+= ...' changes in place"),
     (attribute_augmented_while_shared, r"'box.w \*= ...' changes in place|to attribute 'w'"),
     (helper_result_bound_while_it_writes, "changes its argument 'p' in place"),

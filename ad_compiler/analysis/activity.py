@@ -187,12 +187,65 @@ def _unknown_callees_write(fn, stmts, table, classify, kinds):
     if not calls:
         return
     later, in_loop = _reads_after(fn, stmts)
+    group = _sharing(stmts, kinds)
     for i, value, names in calls:
         e = table[i]
-        written = [a for a in names if id(stmts[i]) in in_loop or later.get(a, -1) > i]
+        # (a write into a view, an item or an alias changes what it shares
+        # memory or an object with: fuzz seed 1000005347, a row of y6)
+        written = [g for a in names for g in sorted(group(a))
+                   if id(stmts[i]) in in_loop or later.get(g, -1) > i]
         if written:
-            e.writes = e.writes + [w for w in written if w not in e.writes]
+            e.writes = e.writes + [w for w in names + written if w not in e.writes]
             e.reads = e.reads + [r for r in call_reads(value, classify) if r not in e.reads]
+
+
+# Methods and NumPy functions whose result may be a view of their array.
+_VIEWS = frozenset(["reshape", "ravel", "view", "transpose", "swapaxes", "squeeze", "T", "mT",
+                    "real", "imag", "diagonal", "asarray", "asanyarray", "ascontiguousarray",
+                    "expand_dims", "moveaxis", "broadcast_to", "atleast_1d", "atleast_2d",
+                    "atleast_3d", "flip", "fliplr", "flipud", "rot90", "matrix_transpose",
+                    "permute_dims", "split", "array_split", "hsplit", "vsplit", "unstack"])
+
+
+def _sharing(stmts, kinds):
+    """``group(name)``: the local names that may share memory or an object
+    with ``name`` (a view, an item, an attribute, an alias, a container
+    holding it), as far as the assignments show (globals and modules, which
+    ``kinds`` does not hold, never join: ``np.reshape(y)`` shares with ``y``
+    through its argument, not with ``np``)."""
+    parent = {}
+
+    def root(n):
+        while parent.get(n, n) != n:
+            n = parent[n]
+        return n
+
+    for s in stmts:
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+            continue
+        v, shared = s.value, []
+        if isinstance(v, gast.Name):
+            shared = [v.id]
+        elif isinstance(v, (gast.Subscript, gast.Attribute)) and isinstance(v.value, gast.Name):
+            shared = [v.value.id]
+        elif isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and \
+                v.func.attr in _VIEWS:
+            # x.reshape(...), x.view(); np.reshape(x), np.asarray(x)
+            if isinstance(v.func.value, gast.Name) and v.func.value.id in kinds:
+                shared.append(v.func.value.id)
+            else:
+                shared += [a.id for a in v.args[:1] if isinstance(a, gast.Name)]
+        elif isinstance(v, (gast.Tuple, gast.List)):
+            shared = [e.id for e in v.elts if isinstance(e, gast.Name)]
+        elif isinstance(v, gast.Dict):
+            shared = [e.id for e in v.values if isinstance(e, gast.Name)]
+        for other in shared:
+            if other in kinds and s.targets[0].id in kinds:
+                parent[root(other)] = root(s.targets[0].id)
+    members = {}
+    for n in list(parent):
+        members.setdefault(root(n), set()).add(n)
+    return lambda name: members.get(root(name), {name}) | {name}
 
 
 def _unknown_calls(stmts, classify, kinds):
