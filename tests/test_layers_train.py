@@ -211,7 +211,13 @@ def test_training_a_chain_of_dense_layers():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 128)).astype(np.float32)
     y = (np.sin(2 * x[:1]) * x[1:]).astype(np.float32)
-    model = Chain(Dense(2, 16, np.tanh), Dense(16, 1))
+    # (seeded: the default initialiser draws from an unseeded generator, and
+    # one draw in a clean-clone CI run on Python 3.13 fell at 0.26 of the
+    # first epoch's loss, against 0.25)
+    import functools
+    from ad_compiler.layers.init import glorot_uniform
+    init = functools.partial(glorot_uniform, rng=np.random.default_rng(0))
+    model = Chain(Dense(2, 16, np.tanh, init=init), Dense(16, 1, init=init))
     state = setup(Adam(0.02), model)
 
     def loss(m, x, y):
